@@ -1,0 +1,72 @@
+"""The values and the extension point of detection: ``Finding`` and the ``Recognizer`` protocol.
+
+A recognizer is data (patterns, lexicons, context words) plus validators. It is registered
+explicitly in :mod:`dataward.detect.registry`; built-ins go through the same door as plug-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from dataward.taxonomy import DataClass
+
+__all__ = ["Finding", "Recognizer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One piece of personal data found in a text.
+
+    ``start``/``end`` are Python string indices into the text given to ``detect`` (``end``
+    exclusive). ``explanation`` says why (pattern, validator outcome, context words seen); it
+    never repeats the matched value.
+    """
+
+    start: int
+    end: int
+    category: str
+    data_class: DataClass
+    score: float
+    detector: str
+    explanation: str = ""
+    context: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError("a finding needs 0 <= start < end")
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError("a finding's score lies in [0, 1]")
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape of the ``dataward detect --jsonl`` contract."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "category": self.category,
+            "class": self.data_class.value,
+            "score": round(self.score, 4),
+            "detector": self.detector,
+        }
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """What a detector plug-in provides.
+
+    ``id`` is stable (it appears in findings); ``categories`` lists the taxonomy categories it may
+    emit; ``languages`` the ISO 639-1 codes it supports (empty = language-independent).
+    ``find`` must run in time linear in ``len(text)`` (RE2, Hyperscan, Aho-Corasick; never a
+    backtracking regex on input) and must not raise on any ``str``.
+    """
+
+    id: str
+    categories: frozenset[str]
+    languages: frozenset[str]
+
+    def find(self, text: str, language: str | None = None) -> Iterable[Finding]: ...
