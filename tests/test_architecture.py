@@ -22,8 +22,14 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"errors", "settings"},
     "audit": {"errors", "settings", "taxonomy", "policy", "detect", "db"},
     "vault": {"errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "logging"},
+    "cards": {
+        "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
+    },
+    # the reference processor stands for an outside system: it shares only validation and errors
+    "processor_service": {"errors", "settings", "cards"},
     "cli": {
         "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
+        "cards",
     },
 }  # fmt: skip
 
