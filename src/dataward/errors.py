@@ -19,6 +19,7 @@ __all__ = [
     "BinaryInputError",
     "CardDataError",
     "CardValidationError",
+    "CiphertextError",
     "ConfigurationError",
     "DatawardError",
     "DetectionError",
@@ -226,6 +227,12 @@ class KeyStoreError(DatawardError):
     exit_code = 78
     http_status = 500
     code = "key_store_error"
+
+
+class CiphertextError(KeyStoreError):
+    """A ciphertext or a wrapped key failed authentication: altered, moved, or the key is gone."""
+
+    code = "ciphertext_invalid"
 
 
 class CardValidationError(InputError):

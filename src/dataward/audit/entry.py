@@ -1,0 +1,306 @@
+"""What an audit entry may hold, checked strictly, and its canonical bytes.
+
+An entry holds identifiers and vocabulary, never a personal value: every free field must match a
+tight pattern, categories must be taxonomy names, the action one of the six actions of the
+agreement or an operational verb of :data:`OPERATIONAL_ACTIONS`. A refused entry raises
+:class:`AuditSchemaError` naming the field, never its value. An optional *scrubber* (the
+detector) runs over the entry and refuses it if it finds personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dataward.errors import AuditSchemaError, UnknownCategoryError
+from dataward.taxonomy import Action, DataClass, Taxonomy, default_taxonomy
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "ENTRY_VERSION",
+    "OPERATIONAL_ACTIONS",
+    "OUTCOMES",
+    "AuditEntry",
+    "Decision",
+    "Scrubber",
+    "build_entry",
+    "canonical_bytes",
+    "format_time",
+    "parse_time",
+]
+
+ENTRY_VERSION = 1
+
+#: Verbs besides the six actions: what operators and the data-subject workflow do.
+OPERATIONAL_ACTIONS: frozenset[str] = frozenset(
+    {
+        "access",
+        "rectify",
+        "erase",
+        "export",
+        "import",
+        "restrict",
+        "login",
+        "logout",
+        "decide",
+        "verify",
+        "checkpoint",
+        "prune",
+        "key_rotate",
+        "policy_load",
+        "backup",
+        "restore",
+    }
+)
+ACTIONS: frozenset[str] = frozenset(a.value for a in Action) | OPERATIONAL_ACTIONS
+OUTCOMES: frozenset[str] = frozenset({"ok", "denied", "refused", "error", "partial"})
+
+#: A pluggable check: gets the entry's fields, returns the categories of personal data found.
+Scrubber = Callable[[Mapping[str, object]], Iterable[str]]
+
+_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_VERSION = re.compile(r"[A-Za-z0-9_.:+-]{1,64}")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# field -> (pattern, pattern text shown in errors, optional)
+_PATTERNS: dict[str, tuple[re.Pattern[str], str, bool]] = {
+    "actor_id": (_ID, "^[A-Za-z0-9_.:-]{1,128}$", False),
+    "actor_role": (_NAME, "^[a-z][a-z0-9_]{0,63}$", False),
+    "subject_ref": (_ID, "^[A-Za-z0-9_.:-]{1,128}$", True),
+    "purpose": (_NAME, "^[a-z][a-z0-9_]{0,63}$", True),
+    "recipient": (_ID, "^[A-Za-z0-9_.:-]{1,128}$", True),
+    "request_id": (_ID, "^[A-Za-z0-9_.:-]{1,128}$", True),
+    "rule_id": (_ID, "^[A-Za-z0-9_.:-]{1,128}$", True),
+    "policy_version": (_VERSION, "^[A-Za-z0-9_.:+-]{1,64}$", True),
+}
+
+ENTRY_FIELDS: frozenset[str] = frozenset(
+    {
+        "time",
+        "actor_id",
+        "actor_role",
+        "action",
+        "subject_ref",
+        "categories",
+        "classes",
+        "decision",
+        "allowed",
+        "rule_id",
+        "policy_version",
+        "purpose",
+        "recipient",
+        "outcome",
+        "request_id",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the policy decided: allow or deny, the rule that decided, the policy version."""
+
+    allowed: bool
+    rule_id: str | None = None
+    policy_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One stored entry of the audit log. ``seq`` starts at 1; hashes are raw 32 bytes."""
+
+    seq: int
+    time: str
+    actor_id: str
+    actor_role: str
+    action: str
+    subject_ref: str | None
+    categories: tuple[str, ...]
+    classes: tuple[str, ...]
+    decision: Decision | None
+    purpose: str | None
+    recipient: str | None
+    outcome: str
+    request_id: str | None
+    prev_hash: bytes = b""
+    entry_hash: bytes = b""
+
+    @property
+    def datetime(self) -> datetime:
+        return parse_time(self.time)
+
+    def body(self) -> dict[str, Any]:
+        """The hashed content: every field but the hashes, as JSON types."""
+        d = self.decision
+        return {
+            "action": self.action,
+            "actor_id": self.actor_id,
+            "actor_role": self.actor_role,
+            "categories": list(self.categories),
+            "classes": list(self.classes),
+            "decision": None
+            if d is None
+            else {"allowed": d.allowed, "policy_version": d.policy_version, "rule_id": d.rule_id},
+            "outcome": self.outcome,
+            "purpose": self.purpose,
+            "recipient": self.recipient,
+            "request_id": self.request_id,
+            "seq": self.seq,
+            "subject_ref": self.subject_ref,
+            "time": self.time,
+            "v": ENTRY_VERSION,
+        }
+
+    def canonical(self) -> bytes:
+        """Sorted-key compact JSON of :meth:`body`: the bytes that are hashed."""
+        return canonical_bytes(self.body())
+
+    def to_json(self) -> dict[str, Any]:
+        """The body plus hex hashes (one line of an export)."""
+        out = self.body()
+        out["prev_hash"] = self.prev_hash.hex()
+        out["entry_hash"] = self.entry_hash.hex()
+        return out
+
+
+def canonical_bytes(body: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, ASCII: identical bytes on every platform."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def format_time(value: datetime) -> str:
+    """Fixed-width UTC text; a naive datetime is refused."""
+    if value.tzinfo is None:
+        raise AuditSchemaError("audit entry refused: field 'time' must be timezone-aware (UTC)")
+    return value.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.strptime(value, _TIME_FORMAT).replace(tzinfo=UTC)
+
+
+def _refuse(field: str, why: str) -> AuditSchemaError:
+    return AuditSchemaError(f"audit entry refused: field {field!r} {why} (value not shown)")
+
+
+def _ident(fields: Mapping[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    pattern, shown, optional = _PATTERNS[name]
+    if value is None:
+        if optional:
+            return None
+        raise _refuse(name, "is required")
+    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+        raise _refuse(name, f"must match {shown}")
+    return value
+
+
+def _decision(fields: Mapping[str, Any]) -> Decision | None:
+    raw = fields.get("decision")
+    if raw is None:
+        if fields.get("allowed") is None:
+            if fields.get("rule_id") is not None or fields.get("policy_version") is not None:
+                raise _refuse("allowed", "is required when rule_id or policy_version is given")
+            return None
+        raw = {k: fields.get(k) for k in ("allowed", "rule_id", "policy_version")}
+    elif any(fields.get(k) is not None for k in ("allowed", "rule_id", "policy_version")):
+        raise _refuse("decision", "is given twice (as 'decision' and as flat fields)")
+    if isinstance(raw, Decision):
+        raw = {"allowed": raw.allowed, "rule_id": raw.rule_id, "policy_version": raw.policy_version}
+    if not isinstance(raw, Mapping) or set(raw) - {"allowed", "rule_id", "policy_version"}:
+        raise _refuse(
+            "decision", "must be a Decision or a mapping of allowed/rule_id/policy_version"
+        )
+    allowed = raw.get("allowed")
+    if not isinstance(allowed, bool):
+        raise _refuse("decision.allowed", "must be true or false")
+    return Decision(
+        allowed=allowed,
+        rule_id=_ident(raw, "rule_id"),
+        policy_version=_ident(raw, "policy_version"),
+    )
+
+
+def _names(value: Any, field: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise _refuse(field, "must be a list of names")
+    items = list(value)
+    if not all(isinstance(v, str) for v in items):
+        raise _refuse(field, "must be a list of names")
+    return tuple(sorted(set(items)))
+
+
+def build_entry(
+    fields: Mapping[str, Any],
+    *,
+    seq: int,
+    taxonomy: Taxonomy | None = None,
+    scrubber: Scrubber | None = None,
+    now: datetime | None = None,
+) -> AuditEntry:
+    """Validate ``fields`` into an :class:`AuditEntry` (hashes left empty) or refuse it."""
+    if not isinstance(fields, Mapping):
+        raise AuditSchemaError("audit entry refused: entry fields must be a mapping")
+    unknown = [k for k in fields if k not in ENTRY_FIELDS]
+    if unknown:
+        shown = [k for k in unknown if isinstance(k, str) and _NAME.fullmatch(k)]
+        raise AuditSchemaError(
+            f"audit entry refused: unknown field(s) {sorted(shown) or '(unnamed)'}; "
+            f"allowed fields are {sorted(ENTRY_FIELDS)}"
+        )
+    tax = taxonomy or default_taxonomy()
+    action = fields.get("action")
+    if isinstance(action, Action):
+        action = action.value
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise _refuse("action", f"must be one of {sorted(ACTIONS)}")
+    categories = _names(fields.get("categories"), "categories")
+    for name in categories:
+        try:
+            tax.get(name)
+        except UnknownCategoryError:
+            raise _refuse("categories", "holds a name that is not a taxonomy category") from None
+    derived = {tax.class_of(c).value for c in categories}
+    given = _names(fields.get("classes"), "classes")
+    known = {c.value for c in DataClass}
+    if not set(given) <= known:
+        raise _refuse("classes", f"must hold class names {sorted(known)}")
+    classes = tuple(sorted(derived | set(given)))
+    outcome = fields.get("outcome", "ok")
+    if outcome not in OUTCOMES:
+        raise _refuse("outcome", f"must be one of {sorted(OUTCOMES)}")
+    when = fields.get("time")
+    if when is None:
+        when = now or datetime.now(UTC)
+    if not isinstance(when, datetime):
+        raise _refuse("time", "must be a timezone-aware datetime")
+    entry = AuditEntry(
+        seq=seq,
+        time=format_time(when),
+        actor_id=_ident(fields, "actor_id") or "",
+        actor_role=_ident(fields, "actor_role") or "",
+        action=action,
+        subject_ref=_ident(fields, "subject_ref"),
+        categories=categories,
+        classes=classes,
+        decision=_decision(fields),
+        purpose=_ident(fields, "purpose"),
+        recipient=_ident(fields, "recipient"),
+        outcome=str(outcome),
+        request_id=_ident(fields, "request_id"),
+    )
+    if scrubber is not None:
+        found = sorted({str(c) for c in scrubber(entry.body())})
+        if found:
+            safe = [c for c in found if c in tax]
+            raise AuditSchemaError(
+                "audit entry refused: it carries personal data "
+                f"({', '.join(safe) or 'unclassified'}); log an opaque reference instead"
+            )
+    return entry

@@ -1,0 +1,319 @@
+"""The card intake: the one door card numbers come in by, and go out of, to the processor.
+
+``register`` validates the card, asks the policy (create and share of ``card.pan`` /
+``card.cvv`` / ``card.expiry`` to the registered ``card-processor``), sends PAN, CVV and expiry
+over TLS to the processor, and stores in the vault only what the policy allows to keep: the
+processor's token **sealed** with the dedicated token key (``card.token``) and a display line
+``<brand> ****<last 4> <MM>/<YYYY>`` (``card.expiry``, which the policy masks on reading).
+
+Each card is its own vault subject, ``card:<24 hex>`` (the *card reference*): removing a card
+destroys that subject's key (crypto-shredding, backups included) without touching the owner's
+other data. The sealed token is bound to ``<owner>/<reference>``, so a token row moved to another
+card or charged for another owner does not open.
+
+The reference is derived from the token with a keyed HMAC: a retried registration (same
+idempotency key, hence the same token from the processor) lands on the same reference and never
+creates a second record. PAN and CVV never reach the vault, the audit log, a log line or an
+exception (see :mod:`dataward.cards.validation` for what Python can and cannot promise about
+memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from dataward.cards.model import ChargeResult, ProcessorToken, check_amount, check_currency
+from dataward.cards.processor import CardProcessor, new_idempotency_key
+from dataward.cards.token_crypto import TokenKey, open_token, seal_token
+from dataward.cards.validation import Brand, Expiry, validate_card
+from dataward.errors import (
+    CardValidationError,
+    DatawardError,
+    InputError,
+    KeyStoreError,
+    NotFoundError,
+    PolicyDeniedError,
+    ProcessorError,
+)
+from dataward.taxonomy import Action
+from dataward.vault import Actor, Vault
+from dataward.vault.model import check_id
+
+__all__ = ["PROCESSOR_RECIPIENT", "CardIntake", "CardRef"]
+
+_log = logging.getLogger("dataward.cards.intake")
+
+#: The processor's name in the policy's ``processors:`` section.
+PROCESSOR_RECIPIENT: Final = "card-processor"
+_TOKEN_FIELD: Final = "token"  # noqa: S105 - a vault field name, not a secret
+_DISPLAY_FIELD: Final = "display"
+_REF_PREFIX: Final = "card:"
+_CARD_DATA: Final = ("card.cvv", "card.expiry", "card.pan")
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """A card on file: its reference (a vault subject) and what may be displayed."""
+
+    ref: str
+    subject_id: str
+    brand: Brand
+    last4: str
+    expiry: Expiry
+
+    @property
+    def display(self) -> str:
+        return f"{self.brand.value} ****{self.last4} {self.expiry.month:02d}/{self.expiry.year}"
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class CardIntake:
+    """Register, charge and remove cards; the vault keeps only the sealed token.
+
+    ``token_key`` seals tokens; give a sequence to rotate (the first seals, all open).
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        processor: CardProcessor,
+        *,
+        token_key: TokenKey | Iterable[TokenKey],
+        recipient: str = PROCESSOR_RECIPIENT,
+    ) -> None:
+        keys = [token_key] if isinstance(token_key, TokenKey) else list(token_key)
+        if not keys:
+            raise InputError("CardIntake needs at least one token key")
+        self._vault = vault
+        self._processor = processor
+        self._keys = keys
+        self._recipient = check_id(recipient, "a processor name")
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _audit(self, fields: Mapping[str, Any]) -> None:
+        self._vault.audit.append(dict(fields))
+
+    def _entry(
+        self,
+        actor: Actor,
+        action: str,
+        subject: str,
+        purpose: str,
+        outcome: str,
+        *,
+        categories: Iterable[str] = _CARD_DATA,
+        rule_id: str | None = None,
+        allowed: bool | None = None,
+        recipient: str | None = None,
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "actor_id": actor.id,
+            "actor_role": actor.role,
+            "action": action,
+            "subject_ref": subject,
+            "categories": sorted(set(categories)),
+            "purpose": purpose,
+            "outcome": outcome,
+        }
+        if recipient is not None:
+            fields["recipient"] = recipient
+        if rule_id is not None:
+            fields["rule_id"] = rule_id[:128]
+            fields["allowed"] = bool(allowed)
+        return fields
+
+    def _ref_for(self, subject_id: str, token: ProcessorToken) -> str:
+        mac = hmac.new(
+            self._keys[0].material,
+            b"dataward/card-ref/v1\x00" + subject_id.encode() + b"\x00" + token.value.encode(),
+            hashlib.sha256,
+        )
+        return _REF_PREFIX + mac.hexdigest()[:24]
+
+    @staticmethod
+    def _context(subject_id: str, ref: str) -> str:
+        return f"{subject_id}/{ref}"
+
+    def _check_policy(self, subject_id: str, actor: Actor, purpose: str) -> str:
+        """Create and share-to-processor of PAN, CVV and expiry must all be allowed."""
+        policy = self._vault.policy
+        decisions = [
+            policy.decide(action=Action.CREATE, category=c, role=actor.role, purpose=purpose)
+            for c in ("card.pan", "card.cvv")
+        ] + [
+            policy.decide(
+                action=Action.SHARE,
+                category=c,
+                role=actor.role,
+                purpose=purpose,
+                recipient=self._recipient,
+            )
+            for c in _CARD_DATA
+        ]
+        rules = ":".join(sorted({d.rule_id for d in decisions}))
+        denied = next((d for d in decisions if not d.allowed), None)
+        if denied is not None:
+            self._audit(
+                self._entry(
+                    actor, "share", subject_id, purpose, "denied",
+                    rule_id=denied.rule_id, allowed=False, recipient=self._recipient,
+                )
+            )  # fmt: skip
+            raise PolicyDeniedError(
+                f"the policy denies taking card data for role {actor.role!r} and purpose "
+                f"{purpose!r} (rule {denied.rule_id}): {denied.reason}",
+                rule_id=denied.rule_id,
+            )
+        return rules
+
+    # --- register --------------------------------------------------------------------------
+
+    def register(
+        self,
+        subject_id: str,
+        pan: object,
+        cvv: object,
+        expiry: object,
+        holder: object,
+        *,
+        actor: Actor,
+        purpose: str = "billing",
+        idempotency_key: str | None = None,
+    ) -> CardRef:
+        """Validate, tokenize at the processor, keep the sealed token. Returns the reference.
+
+        Retrying with the same ``idempotency_key`` returns the same reference and never
+        creates a second token or record.
+        """
+        check_id(subject_id, "a subject id")
+        try:
+            card = validate_card(pan, cvv, expiry, holder)
+        except CardValidationError as exc:
+            failure: CardValidationError | None = exc
+        else:
+            failure = None
+        if failure is not None:
+            self._audit(self._entry(actor, "create", subject_id, purpose, "refused"))
+            raise failure from None
+        rules = self._check_policy(subject_id, actor, purpose)
+        key = idempotency_key or new_idempotency_key()
+        try:
+            token = self._processor.tokenize(
+                card.number, card.cvv, card.expiry, card.holder, idempotency_key=key
+            )
+        except DatawardError as exc:
+            error: DatawardError | None = exc
+        else:
+            error = None
+        share = self._entry(
+            actor, "share", subject_id, purpose, "error" if error else "ok",
+            rule_id=rules, allowed=True, recipient=self._recipient,
+        )  # fmt: skip
+        self._audit(share)
+        if error is not None:
+            raise error from None
+        ref = self._ref_for(subject_id, token)
+        result = CardRef(ref, subject_id, card.number.brand, card.number.last4, card.expiry)
+        del card, pan, cvv  # the intake's own references go now; see validation's docstring
+        if any(f.field == _TOKEN_FIELD for f in self._vault.fields_of(ref)):
+            _log.debug("card %s already registered (same token): nothing stored again", ref)
+            return result
+        sealed = seal_token(token, self._keys[0], context=self._context(subject_id, ref))
+        try:
+            self._vault.store(
+                ref, _DISPLAY_FIELD, result.display,
+                category="card.expiry", purpose=purpose, actor=actor,
+            )  # fmt: skip
+            self._vault.store(
+                ref, _TOKEN_FIELD, sealed.text, category="card.token", purpose=purpose, actor=actor
+            )
+        except DatawardError:
+            self._undo(ref, token, actor, purpose)
+            raise
+        _log.debug("card %s registered for subject %s", ref, subject_id)
+        return result
+
+    def _undo(self, ref: str, token: ProcessorToken, actor: Actor, purpose: str) -> None:
+        """No partial record: drop what was stored and the processor's token."""
+        if self._vault.fields_of(ref):
+            try:
+                self._vault.destroy(ref, actor=actor, purpose=purpose)
+            except DatawardError:
+                _log.warning("card %s: could not roll back the partial record", ref)
+        try:
+            self._processor.delete_token(token, idempotency_key=new_idempotency_key())
+        except DatawardError:
+            _log.warning("card %s: could not delete the token at the processor", ref)
+
+    # --- charge and remove -----------------------------------------------------------------
+
+    def _token(self, subject_id: str, ref: str, actor: Actor, purpose: str) -> ProcessorToken:
+        check_id(subject_id, "a subject id")
+        check_id(ref, "a card reference")
+        if not ref.startswith(_REF_PREFIX):
+            raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
+        values = self._vault.share(
+            ref, _TOKEN_FIELD, recipient=self._recipient, purpose=purpose, actor=actor
+        )
+        try:
+            return open_token(
+                values[_TOKEN_FIELD], self._keys, context=self._context(subject_id, ref)
+            )
+        except KeyStoreError:
+            pass
+        raise NotFoundError(
+            f"card {ref!r} is not a card of subject {subject_id!r} (or its token was altered)"
+        )
+
+    def charge(
+        self,
+        subject_id: str,
+        card_ref: CardRef | str,
+        amount: int,
+        currency: str,
+        *,
+        purpose: str = "billing",
+        actor: Actor,
+        idempotency_key: str | None = None,
+    ) -> ChargeResult:
+        """Charge ``amount`` minor units with the card's token (the PAN is not needed)."""
+        check_amount(amount)
+        check_currency(currency)
+        ref = str(card_ref)
+        token = self._token(subject_id, ref, actor, purpose)
+        return self._processor.charge(
+            token, amount, currency, idempotency_key=idempotency_key or new_idempotency_key()
+        )
+
+    def remove(
+        self,
+        card_ref: CardRef | str,
+        *,
+        actor: Actor,
+        subject_id: str | None = None,
+        purpose: str = "billing",
+    ) -> None:
+        """Delete the token at the processor, then crypto-shred the card here.
+
+        ``subject_id`` is needed only when ``card_ref`` is a plain reference string.
+        """
+        owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
+        if owner is None:
+            raise InputError("remove() needs subject_id= when given a reference string")
+        ref = str(card_ref)
+        token = self._token(owner, ref, actor, purpose)
+        try:
+            self._processor.delete_token(token, idempotency_key=new_idempotency_key())
+        except ProcessorError:
+            _log.warning("card %s: the processor could not delete the token; kept here", ref)
+            raise
+        self._vault.destroy(ref, actor=actor, purpose=purpose)
+        _log.debug("card %s removed here and at the processor", ref)

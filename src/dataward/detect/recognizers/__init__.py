@@ -1,0 +1,1 @@
+"""Built-in recognizers. They are listed in one place: :mod:`dataward.detect.registry`."""

@@ -1,0 +1,315 @@
+"""Validators for pattern candidates: check digits, checksums, ranges, entropy, boundaries.
+
+Each returns a score (accept) or ``None`` (reject) and never raises on odd input. They work on a
+candidate that RE2 already bounded in length, so their cost does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+from collections.abc import Callable
+from typing import Final
+
+import phonenumbers
+from stdnum import iban as _iban
+from stdnum import luhn as _luhn
+from stdnum.ch import ssn as _ch_ssn
+from stdnum.ch import uid as _ch_uid
+from stdnum.de import idnr as _de_idnr
+from stdnum.es import dni as _es_dni
+from stdnum.es import nie as _es_nie
+from stdnum.eu import vat as _eu_vat
+from stdnum.fr import nir as _fr_nir
+from stdnum.gb import vat as _gb_vat
+from stdnum.it import codicefiscale as _it_cf
+from stdnum.us import ssn as _us_ssn
+
+from dataward.detect.spec import Validator, compile_re2
+
+__all__ = [
+    "PHONE_REGIONS",
+    "base58check_valid",
+    "bech32_valid",
+    "entropy",
+    "stdnum_validator",
+]
+
+_DIGITS: Final = frozenset(b"0123456789")
+_ALNUM: Final = frozenset(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+
+
+def _value(data: bytes, start: int, end: int) -> str:
+    return data[start:end].decode("utf-8", "replace")
+
+
+def _compact(value: str) -> str:
+    return value.replace(" ", "").replace("-", "").replace(".", "").replace("/", "").upper()
+
+
+def stdnum_validator(
+    module_is_valid: Callable[[str], bool], score: float, *, compact: bool = True
+) -> Validator:
+    """A validator from a python-stdnum ``is_valid`` function."""
+
+    def check(data: bytes, start: int, end: int) -> float | None:
+        value = _value(data, start, end)
+        try:
+            ok = module_is_valid(_compact(value) if compact else value)
+        except Exception:
+            ok = False
+        return score if ok else None
+
+    return check
+
+
+# --- identifiers ------------------------------------------------------------------------------
+
+iban_valid = stdnum_validator(_iban.is_valid, 0.95)
+ahv_valid = stdnum_validator(_ch_ssn.is_valid, 0.95)
+che_uid_valid = stdnum_validator(_ch_uid.is_valid, 0.95)
+nir_valid = stdnum_validator(_fr_nir.is_valid, 0.9)
+idnr_valid = stdnum_validator(_de_idnr.is_valid, 0.6)
+codice_fiscale_valid = stdnum_validator(_it_cf.is_valid, 0.95)
+dni_valid = stdnum_validator(_es_dni.is_valid, 0.85)
+nie_valid = stdnum_validator(_es_nie.is_valid, 0.9)
+eu_vat_valid = stdnum_validator(_eu_vat.is_valid, 0.85)
+gb_vat_valid = stdnum_validator(_gb_vat.is_valid, 0.8)
+us_ssn_valid = stdnum_validator(_us_ssn.is_valid, 0.8)
+
+_NINO_BAD_PREFIXES: Final = frozenset({"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"})
+
+
+def nino_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _compact(_value(data, start, end))
+    if len(value) != 9 or value[:2] in _NINO_BAD_PREFIXES:
+        return None
+    return 0.85
+
+
+# --- cards ------------------------------------------------------------------------------------
+
+
+def _brand_ok(digits: str) -> bool:
+    n = len(digits)
+    p2 = int(digits[:2])
+    p4 = int(digits[:4])
+    p6 = int(digits[:6])
+    if digits[0] == "4":
+        return n in (13, 16, 19)  # Visa
+    if 51 <= p2 <= 55 or 2221 <= p4 <= 2720:
+        return n == 16  # Mastercard
+    if p2 in (34, 37):
+        return n == 15  # American Express
+    if p4 == 6011 or p2 == 65 or 644 <= int(digits[:3]) <= 649 or 622126 <= p6 <= 622925:
+        return 16 <= n <= 19  # Discover
+    if 3528 <= p4 <= 3589:
+        return 16 <= n <= 19  # JCB
+    if p2 in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
+        return 14 <= n <= 19  # Diners
+    if p2 == 62:
+        return 16 <= n <= 19  # UnionPay
+    if p2 in (50, 56, 57, 58, 63, 67) or p2 == 60:
+        return 12 <= n <= 19  # Maestro and others
+    return False
+
+
+def pan_valid(data: bytes, start: int, end: int) -> float | None:
+    if start > 0 and data[start - 1] in _DIGITS | {ord("."), ord("-"), ord("/")}:
+        return None
+    if end < len(data) and data[end] in _DIGITS | {ord("-")}:
+        return None
+    raw = data[start:end].decode("ascii", "replace")
+    seps = {ch for ch in raw if not ch.isdigit()}
+    if len(seps) > 1:
+        return None
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+        return None
+    if not _brand_ok(digits) or not _luhn.is_valid(digits):
+        return None
+    return 0.85 if seps else 0.7
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+#: Regions tried, in order, for a national number written without the international prefix.
+PHONE_REGIONS: Final = ("CH", "FR", "DE", "IT", "GB", "AT", "LI", "US")
+_DATE_LIKE: Final = compile_re2(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}")
+_PHONE_BEFORE: Final = frozenset(b"0123456789./-_:+=#") | _ALNUM
+_PHONE_AFTER: Final = frozenset(b"0123456789_") | _ALNUM
+
+
+def phone_valid(data: bytes, start: int, end: int) -> float | None:
+    if start > 0 and data[start - 1] in _PHONE_BEFORE:
+        return None
+    if (
+        data[start] in _DIGITS
+        and start > 1
+        and data[start - 1] in b" -"
+        and data[start - 2] in _DIGITS
+    ):
+        return None  # the middle of a longer digit group (an insurance or account number)
+    if end < len(data):
+        nxt = data[end]
+        if nxt in _PHONE_AFTER or (
+            nxt in b".-/:" and end + 1 < len(data) and data[end + 1] in _DIGITS
+        ):
+            return None
+    raw = _value(data, start, end)
+    digits = sum(ch.isdigit() for ch in raw)
+    if not 7 <= digits <= 15 or _DATE_LIKE.search(raw.encode()) is not None:
+        return None
+    if ":" in raw:
+        return None
+    regions: tuple[str | None, ...]
+    if raw.startswith("+"):
+        regions = (None,)
+    elif raw.startswith("00"):
+        raw = "+" + raw[2:]
+        regions = (None,)
+    else:
+        regions = PHONE_REGIONS
+    for region in regions:
+        try:
+            num = phonenumbers.parse(raw, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(num):
+            return 0.85 if region is None else 0.7
+        if region is None and phonenumbers.is_possible_number(num):
+            return 0.6  # international format, right length, range not (yet) assigned
+    return None
+
+
+# --- network ----------------------------------------------------------------------------------
+
+_DOT_DIGIT_BEFORE: Final = frozenset(b"0123456789.")
+
+
+def ipv4_valid(data: bytes, start: int, end: int) -> float | None:
+    if start > 0 and data[start - 1] in _DOT_DIGIT_BEFORE:
+        return None
+    if end + 1 < len(data) and data[end] == ord(".") and data[end + 1] in _DIGITS:
+        return None
+    return 0.9
+
+
+def ipv6_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _value(data, start, end)
+    if start > 0 and (data[start - 1] in _ALNUM or data[start - 1] == ord(":")):
+        return None
+    if value.count(":") < 2 or sum(ch.isdigit() for ch in value) == 0:
+        return None
+    try:
+        ipaddress.IPv6Address(value.split("%", 1)[0])
+    except ValueError:
+        return None
+    return 0.9
+
+
+# --- crypto wallets ---------------------------------------------------------------------------
+
+_B58: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX: Final = {c: i for i, c in enumerate(_B58)}
+
+
+def base58check_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _value(data, start, end)
+    n = 0
+    for ch in value:
+        idx = _B58_INDEX.get(ch)
+        if idx is None:
+            return None
+        n = n * 58 + idx
+    raw = n.to_bytes(25, "big") if n.bit_length() <= 200 else b""
+    if len(raw) != 25:
+        return None
+    payload, checksum = raw[:-4], raw[-4:]
+    if hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] != checksum:
+        return None
+    return 0.95
+
+
+_BECH32: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_GEN: Final = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def bech32_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _value(data, start, end).lower()
+    hrp, _, rest = value.rpartition("1")
+    if hrp not in ("bc", "tb") or len(rest) < 6:
+        return None
+    try:
+        values = [_BECH32.index(ch) for ch in rest]
+    except ValueError:
+        return None
+    chk = 1
+    for v in [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp] + values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= _BECH32_GEN[i] if (top >> i) & 1 else 0
+    return 0.95 if chk in (1, 0x2BC830A3) else None  # bech32 / bech32m
+
+
+def eth_valid(data: bytes, start: int, end: int) -> float | None:
+    if end < len(data) and data[end] in _ALNUM:
+        return None
+    return 0.85
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+_PLACEHOLDERS: Final = frozenset(
+    {
+        "null", "none", "true", "false", "undefined", "redacted", "changeme", "password",
+        "secret", "xxx", "xxxx", "****", "hidden", "example", "your_password", "yourpassword",
+        "<redacted>", "[redacted]", "required", "optional", "string", "empty", "nil", "n/a",
+    }
+)  # fmt: skip
+
+
+def _placeholder(value: str) -> bool:
+    v = value.strip().lower()
+    if v in _PLACEHOLDERS or len(set(v)) <= 2:
+        return True
+    return v.startswith(("${", "{{", "%(", "<", "$(", "process.env", "os.environ", "env("))
+
+
+def password_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _value(data, start, end)
+    return None if _placeholder(value) else 0.9
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character."""
+    if not value:
+        return 0.0
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def high_entropy_valid(data: bytes, start: int, end: int) -> float | None:
+    value = _value(data, start, end)
+    if _placeholder(value) or len(value) < 16:
+        return None
+    classes = (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+    )
+    if classes < 2 or entropy(value) < 3.0:
+        return None
+    return 0.85
+
+
+def token_valid(data: bytes, start: int, end: int) -> float | None:
+    """Provider keys: only reject when glued to more identifier characters."""
+    if start > 0 and data[start - 1] in _ALNUM:
+        return None
+    return 0.95

@@ -1,0 +1,326 @@
+"""The vault end to end, on SQLite and PostgreSQL: policy, obligations, audit, blind index."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from dataward.errors import (
+    CardDataError,
+    ForbiddenDataError,
+    InputError,
+    NotFoundError,
+    PolicyDeniedError,
+)
+from dataward.vault import CiphertextError, Vault
+from dataward.vault.schema import blind_index, shares, subjects, values
+
+from .conftest import (
+    AUTH,
+    BILLING,
+    DPM,
+    SALES,
+    SERVICE,
+    SUPPORT,
+    audit_count,
+    last_audit,
+)
+
+
+def count(vault: Vault, table: object) -> int:
+    with vault.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def test_store_and_use_round_trip_with_one_audit_entry_each(vault: Vault) -> None:
+    n0 = audit_count(vault)
+    info = vault.store(
+        "cust-1", "email", "alice@example.com", category="contact.email",
+        purpose="contract", actor=SERVICE,
+    )  # fmt: skip
+    assert (info.category, info.protection, info.version) == ("contact.email", "encrypted", 1)
+    assert info.archive_due is not None and info.destroy_due is not None
+    assert audit_count(vault) == n0 + 1
+    entry = last_audit(vault)
+    assert (entry["action"], entry["allowed"], entry["subject_ref"]) == ("store", True, "cust-1")
+    assert "alice" not in repr(entry)
+    got = vault.use("cust-1", ["email"], purpose="support", actor=SUPPORT)
+    assert got["email"].value == "alice@example.com"
+    assert audit_count(vault) == n0 + 2
+    assert last_audit(vault)["action"] == "use"
+    assert vault.audit.verify().ok  # type: ignore[attr-defined]
+
+
+def test_category_is_detected_when_not_given(vault: Vault) -> None:
+    info = vault.store("cust-2", "contact", "bob@example.org", purpose="contract", actor=SERVICE)
+    assert info.category == "contact.email"
+
+
+def test_undetectable_value_without_category_is_refused(vault: Vault) -> None:
+    with pytest.raises(InputError, match="no category given"):
+        vault.store("cust-2", "x", "zzz", purpose="contract", actor=SERVICE)
+
+
+@pytest.mark.parametrize("category", ["sensitive.health", "sensitive.religious_belief"])
+def test_declared_forbidden_category_is_refused_and_audited(vault: Vault, category: str) -> None:
+    n0 = audit_count(vault)
+    with pytest.raises(ForbiddenDataError) as info:
+        vault.store(
+            "cust-3", "note", "value-xyz-123", category=category, purpose="support", actor=SUPPORT
+        )
+    assert category in str(info.value) and "value-xyz-123" not in str(info.value)
+    assert count(vault, values) == 0 and count(vault, subjects) == 0
+    assert audit_count(vault) == n0 + 1
+    entry = last_audit(vault)
+    assert entry["allowed"] is False and entry["outcome"] == "refused"
+    assert category in str(entry["categories"])
+
+
+@pytest.mark.parametrize(
+    ("category", "value"),
+    [
+        ("card.pan", "4111 1111 1111 1111"),
+        ("card.cvv", "123"),
+        ("communication.support_message", "please charge my card 4111 1111 1111 1111 today"),
+    ],
+)
+def test_card_data_is_refused_anywhere(vault: Vault, category: str, value: str) -> None:
+    n0 = audit_count(vault)
+    with pytest.raises(CardDataError) as info:
+        vault.store("cust-4", "note", value, category=category, purpose="support", actor=SUPPORT)
+    assert "4111" not in str(info.value) and "card intake" in str(info.value)
+    assert count(vault, values) == 0
+    assert audit_count(vault) == n0 + 1
+    assert last_audit(vault)["outcome"] == "refused"
+
+
+def test_policy_denial_writes_nothing_but_the_audit_entry(vault: Vault) -> None:
+    n0 = audit_count(vault)
+    with pytest.raises(PolicyDeniedError) as info:
+        vault.store(
+            "cust-5", "pw", "hunter2-secret", category="secret.password", purpose="sales",
+            actor=SALES,
+        )  # fmt: skip
+    assert info.value.rule_id
+    assert "hunter2" not in str(info.value)
+    assert count(vault, values) == 0
+    assert audit_count(vault) == n0 + 1
+    assert last_audit(vault)["allowed"] is False
+
+
+def test_passwords_are_argon2id_and_only_verified(vault: Vault) -> None:
+    info = vault.store(
+        "cust-6", "password", "correct horse battery", category="secret.password",
+        purpose="authentication", actor=AUTH,
+    )  # fmt: skip
+    assert info.protection == "hashed"
+    shown = vault.use("cust-6", ["password"], purpose="authentication", actor=AUTH)["password"]
+    assert shown.value is None and shown.protected
+    assert vault.verify("cust-6", "password", "correct horse battery", actor=AUTH)
+    assert not vault.verify("cust-6", "password", "wrong", actor=AUTH)
+    assert last_audit(vault)["outcome"] == "refused"
+    with pytest.raises(PolicyDeniedError):
+        vault.verify("cust-6", "password", "correct horse battery", actor=SUPPORT)
+
+
+def test_high_class_secret_is_never_returned_nor_shared(vault: Vault) -> None:
+    vault.store(
+        "cust-7", "api_key", "ak_live_0123456789abcdef", category="secret.api_key",
+        purpose="authentication", actor=AUTH,
+    )  # fmt: skip
+    shown = vault.use("cust-7", "api_key", purpose="authentication", actor=AUTH)["api_key"]
+    assert shown.value is None
+    assert vault.verify("cust-7", "api_key", "ak_live_0123456789abcdef", actor=AUTH)
+    with pytest.raises(PolicyDeniedError):
+        vault.share(
+            "cust-7", ["api_key"], recipient="card-processor", purpose="billing", actor=BILLING
+        )
+
+
+def test_mask_obligation_is_applied(vault: Vault) -> None:
+    vault.store(
+        "cust-8", "expiry", "12/29", category="card.expiry", purpose="billing", actor=BILLING
+    )
+    shown = vault.use("cust-8", ["expiry"], purpose="support", actor=SUPPORT)["expiry"]
+    assert shown.masked and shown.value is not None and "12/29" not in shown.value
+
+
+def test_use_for_a_purpose_the_policy_denies(vault: Vault) -> None:
+    vault.store(
+        "cust-9", "email", "carol@example.com", category="contact.email", purpose="contract",
+        actor=SERVICE,
+    )  # fmt: skip
+    n0 = audit_count(vault)
+    with pytest.raises(PolicyDeniedError, match=r"contact\.email"):
+        vault.use("cust-9", ["email"], purpose="sales", actor=SUPPORT)
+    assert audit_count(vault) == n0 + 1
+    assert last_audit(vault)["outcome"] == "denied"
+
+
+def test_share_only_with_registered_processors(vault: Vault) -> None:
+    vault.store(
+        "cust-10", "email", "dave@example.com", category="contact.email", purpose="billing",
+        actor=BILLING,
+    )  # fmt: skip
+    out = vault.share(
+        "cust-10", ["email"], recipient="card-processor", purpose="billing", actor=BILLING
+    )
+    assert out == {"email": "dave@example.com"}
+    assert count(vault, shares) == 1
+    with pytest.raises(PolicyDeniedError, match="processor"):
+        vault.share("cust-10", ["email"], recipient="ads-inc", purpose="billing", actor=BILLING)
+    assert count(vault, shares) == 1
+    export = vault.export_subject("cust-10", actor=DPM)
+    assert export["recipients"][0]["recipient"] == "card-processor"
+
+
+def test_find_subjects_by_blind_index(vault: Vault) -> None:
+    for sid, email in [("c-a", "Erin@Example.com"), ("c-b", "frank@example.com")]:
+        vault.store(
+            sid, "email", email, category="contact.email", purpose="contract", actor=SERVICE
+        )
+    vault.store("c-a", "phone", "+41 44 668 18 00", category="contact.phone", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    vault.store("c-b", "cid", "cu-77", category="identity.customer_id", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    assert vault.find_subjects(email="  erin@EXAMPLE.com", actor=DPM) == ["c-a"]
+    assert vault.find_subjects(phone="044 668 18 00", actor=DPM) == ["c-a"]
+    assert vault.find_subjects(customer_id="CU-77", actor=DPM) == ["c-b"]
+    assert vault.find_subjects(email="nobody@example.com", actor=DPM) == []
+    with pytest.raises(InputError):
+        vault.find_subjects(actor=DPM)
+    with vault.engine.connect() as conn:
+        tokens = [bytes(r.token) for r in conn.execute(select(blind_index.c.token))]
+    assert all(b"example" not in t for t in tokens)
+
+
+def test_rectify_makes_a_new_version_and_reindexes(vault: Vault) -> None:
+    vault.store("c-r", "email", "old@example.com", category="contact.email", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    info = vault.rectify("c-r", "email", "new@example.com", actor=DPM)
+    assert info.version == 2 and info.category == "contact.email"
+    assert vault.use("c-r", "email", purpose="support", actor=SUPPORT)["email"].value == (
+        "new@example.com"
+    )
+    assert vault.find_subjects(email="old@example.com", actor=DPM) == []
+    assert vault.find_subjects(email="new@example.com", actor=DPM) == ["c-r"]
+    with pytest.raises(NotFoundError):
+        vault.rectify("c-r", "nothere", "x@example.com", actor=DPM)
+
+
+def test_ciphertext_copied_into_another_row_fails(vault: Vault) -> None:
+    for f, v in [("email", "gina@example.com"), ("email2", "hank@example.com")]:
+        vault.store("c-x", f, v, category="contact.email", purpose="contract", actor=SERVICE)
+    with vault.engine.begin() as conn:
+        src = conn.execute(
+            select(values.c.nonce, values.c.ciphertext).where(values.c.field == "email")
+        ).one()
+        conn.execute(
+            update(values)
+            .where(values.c.field == "email2")
+            .values(nonce=src.nonce, ciphertext=src.ciphertext)
+        )
+    with pytest.raises(CiphertextError) as info:
+        vault.use("c-x", ["email2"], purpose="support", actor=SUPPORT)
+    assert "gina" not in str(info.value)
+
+
+def test_archive_restricts_use(vault: Vault) -> None:
+    vault.store("c-ar", "name", "Ivy Smith", category="person.name", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    assert vault.archive("c-ar", actor=SERVICE) == 1
+    with pytest.raises(PolicyDeniedError, match="archived"):
+        vault.use("c-ar", "name", purpose="support", actor=SUPPORT)
+    got = vault.use("c-ar", "name", purpose="data_subject_request", actor=DPM)["name"]
+    assert got.value == "Ivy Smith" and got.state == "archived"
+
+
+def test_export_subject_lists_everything(vault: Vault) -> None:
+    vault.store("c-e", "email", "jo@example.com", category="contact.email", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    vault.store("c-e", "password", "pw-123456", category="secret.password",
+                purpose="authentication", actor=AUTH)  # fmt: skip
+    doc = vault.export_subject("c-e", actor=DPM)
+    by_field = {f["field"]: f for f in doc["fields"]}
+    assert by_field["email"]["value"] == "jo@example.com"
+    assert by_field["email"]["retention"] and by_field["email"]["destroy_due"]
+    assert by_field["password"]["value"] is None and by_field["password"]["protected"]
+    assert doc["categories"] == ["contact.email", "secret.password"]
+    assert doc["purposes"] == ["authentication", "contract"]
+    assert last_audit(vault)["action"] == "export"
+
+
+def test_destroy_shreds_everything_and_is_audited(vault: Vault) -> None:
+    vault.store("c-d", "email", "kim@example.com", category="contact.email", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    vault.store("c-keep", "email", "lee@example.com", category="contact.email",
+                purpose="contract", actor=SERVICE)  # fmt: skip
+    assert vault.destroy("c-d", actor=DPM) == ("contact.email",)
+    assert last_audit(vault)["action"] == "destroy"
+    assert vault.keyring.get("c-d") is None
+    assert vault.find_subjects(email="kim@example.com", actor=DPM) == []
+    assert [f.field for f in vault.fields_of("c-d")] == []
+    assert vault.use("c-keep", "email", purpose="support", actor=SUPPORT)["email"].value
+    with pytest.raises(NotFoundError):
+        vault.destroy("c-d", actor=DPM)
+    with pytest.raises(PolicyDeniedError):
+        vault.destroy("c-keep", actor=SUPPORT)
+
+
+def test_key_rotation_rewraps_without_touching_data(vault: Vault) -> None:
+    vault.store("c-k", "email", "mo@example.com", category="contact.email", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    with vault.engine.connect() as conn:
+        before = conn.execute(select(values.c.ciphertext, values.c.nonce)).all()
+    old = vault.keystore.current_kek_id()
+    report = vault.rotate_keys(actor=DPM)
+    assert report["rewrapped"] == 1 and report["kek_id"] != old
+    assert report["keks_in_use"] == [report["kek_id"]]
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(values.c.ciphertext, values.c.nonce)).all() == before
+    vault.keyring.forget("c-k")
+    vault.keystore.retire(old)
+    assert vault.use("c-k", "email", purpose="support", actor=SUPPORT)["email"].value == (
+        "mo@example.com"
+    )
+    assert last_audit(vault)["action"] == "use"
+
+
+@pytest.mark.parametrize(
+    ("subject", "field"), [("has space", "email"), ("a@b.c", "email"), ("ok", "9bad")]
+)
+def test_identifiers_that_could_carry_values_are_refused(
+    vault: Vault, subject: str, field: str
+) -> None:
+    with pytest.raises(InputError):
+        vault.store(subject, field, "x@example.com", category="contact.email",
+                    purpose="contract", actor=SERVICE)  # fmt: skip
+
+
+def test_store_many_is_one_transaction_with_one_entry_per_value(vault: Vault) -> None:
+    n0 = audit_count(vault)
+    infos = vault.store_many(
+        [
+            ("b-1", "email", "b1@example.com", "contact.email"),
+            ("b-1", "email", "b1-new@example.com", "contact.email"),
+            ("b-2", "name", "Bea Two", "person.name"),
+        ],
+        purpose="contract",
+        actor=SERVICE,
+    )
+    assert [i.version for i in infos] == [1, 2, 1]
+    assert audit_count(vault) == n0 + 3
+    assert vault.find_subjects(email="b1-new@example.com", actor=DPM) == ["b-1"]
+    assert vault.find_subjects(email="b1@example.com", actor=DPM) == []
+    n1 = audit_count(vault)
+    with pytest.raises(ForbiddenDataError):
+        vault.store_many(
+            [
+                ("b-3", "email", "b3@example.com", "contact.email"),
+                ("b-3", "note", "x", "sensitive.health"),
+            ],
+            purpose="contract",
+            actor=SERVICE,
+        )
+    assert vault.fields_of("b-3") == []
+    assert audit_count(vault) == n1 + 1  # only the refusal
