@@ -20,6 +20,8 @@ from dataward.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from dataward.audit.prune import PruneResult, prune_log
+from dataward.audit.scrub import detector_scrubber
 from dataward.audit.verify import VerifyResult
 
 __all__ = [
@@ -31,13 +33,16 @@ __all__ = [
     "ConsistencyProof",
     "Decision",
     "InclusionProof",
+    "PruneResult",
     "Scrubber",
     "VerifyResult",
     "build_entry",
+    "detector_scrubber",
     "export_log",
     "key_id",
     "load_checkpoint_file",
     "load_signing_key",
+    "prune_log",
     "rotate_signing_key",
     "sign_checkpoint",
     "verify_consistency",

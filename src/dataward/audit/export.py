@@ -15,13 +15,17 @@ from typing import Any
 
 from dataward.audit.checkpoint import Checkpoint
 from dataward.audit.entry import canonical_bytes
-from dataward.audit.log import AuditLog
+from dataward.audit.log import FETCH_SIZE, AuditLog
+from dataward.audit.rows import chain_select, entry_from_row, row_pruned
 from dataward.audit.verify import ChainRecord, VerifyResult, verify_records
+from dataward.db.engine import read_connection
+from dataward.db.schema import audit_entries as T  # noqa: N812 - short table alias
 from dataward.errors import InputError
 
 __all__ = ["EXPORT_FORMAT", "export_log", "verify_offline"]
 
 EXPORT_FORMAT = "dataward-audit-export/v1"
+_PRUNED_KEYS = frozenset({"seq", "time", "pruned", "leaf_hash"})
 
 
 def export_log(log: AuditLog, directory: Path) -> dict[str, Any]:
@@ -30,10 +34,8 @@ def export_log(log: AuditLog, directory: Path) -> dict[str, Any]:
     size, head_hash = log.head()
     count = 0
     with (directory / "entries.jsonl").open("w", encoding="utf-8") as fh:
-        for entry in log.query():
-            if entry.seq > size:
-                break
-            fh.write(json.dumps(entry.to_json(), sort_keys=True, separators=(",", ":")) + "\n")
+        for doc in _export_docs(log, size):
+            fh.write(json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n")
             count += 1
     keys = log.public_keys()
     with (directory / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
@@ -56,6 +58,26 @@ def export_log(log: AuditLog, directory: Path) -> dict[str, Any]:
     return manifest
 
 
+def _export_docs(log: AuditLog, size: int) -> Iterator[dict[str, Any]]:
+    """One document per entry; a pruned entry keeps only seq, time and its three hashes."""
+    with read_connection(log.engine) as conn:
+        result = conn.execution_options(yield_per=FETCH_SIZE).execute(
+            chain_select().where(T.c.seq <= size)
+        )
+        for row in result:
+            if row_pruned(row):
+                yield {
+                    "seq": int(row[0]),
+                    "time": row[1],
+                    "pruned": True,
+                    "prev_hash": bytes(row[15]).hex(),
+                    "entry_hash": bytes(row[16]).hex(),
+                    "leaf_hash": bytes(row[17]).hex(),
+                }
+            else:
+                yield entry_from_row(row).to_json()
+
+
 def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -75,11 +97,26 @@ def _entries(path: Path) -> Iterator[ChainRecord]:
                 prev = bytes.fromhex(doc.pop("prev_hash"))
                 h = bytes.fromhex(doc.pop("entry_hash"))
                 seq = int(doc["seq"])
+                pruned = doc.get("pruned") is True and set(doc) == _PRUNED_KEYS
+                leaf = bytes.fromhex(doc["leaf_hash"]) if pruned else None
             except (ValueError, KeyError, TypeError, AttributeError):
                 # a malformed line is a bad entry at its position
-                yield lineno, None, b"", b"", None
+                yield lineno, None, b"", b"", None, False, None, None
                 return
-            yield seq, canonical_bytes(doc), prev, h, None
+            if pruned:
+                yield seq, None, prev, h, leaf, True, None, None
+            else:
+                action, ref = doc.get("action"), doc.get("subject_ref")
+                yield (
+                    seq,
+                    canonical_bytes(doc),
+                    prev,
+                    h,
+                    None,
+                    False,
+                    action if isinstance(action, str) else None,
+                    ref if isinstance(ref, str) else None,
+                )
 
 
 def verify_offline(

@@ -9,12 +9,13 @@ records when the caller passes its connection.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
@@ -30,14 +31,25 @@ from dataward.audit.merkle import (
     inclusion_path,
     root_of,
 )
-from dataward.audit.rows import chain_select, entry_from_row, entry_to_row, row_canonical
+from dataward.audit.parallel import PARALLEL_MIN_ENTRIES, can_split, verify_split
+from dataward.audit.rows import (
+    chain_select,
+    entry_from_row,
+    entry_to_row,
+    row_canonical,
+    row_pruned,
+)
 from dataward.audit.verify import VerifyResult, verify_records
+
+if TYPE_CHECKING:
+    from dataward.audit.prune import PruneResult
 from dataward.db.engine import begins_immediate, is_sqlite, read_connection
 from dataward.db.schema import audit_checkpoints as CP  # noqa: N812 - short table alias
 from dataward.db.schema import audit_entries as T  # noqa: N812 - short table alias, SQLAlchemy idiom
 from dataward.db.schema import audit_head as H  # noqa: N812 - short table alias
 from dataward.db.schema import audit_keys as K  # noqa: N812 - short table alias
 from dataward.errors import AuditError, AuditIntegrityError, ConfigurationError, InputError
+from dataward.policy.model import IsoDuration
 from dataward.taxonomy import Taxonomy
 
 __all__ = ["FETCH_SIZE", "AuditLog"]
@@ -170,8 +182,11 @@ class AuditLog:
         until: datetime | None = None,
         limit: int | None = None,
     ) -> Iterator[AuditEntry]:
-        """Entries matching every given filter, oldest first (``until`` is exclusive)."""
-        stmt = chain_select()
+        """Entries matching every given filter, oldest first (``until`` is exclusive).
+
+        Entries pruned by retention have no content left and are not listed.
+        """
+        stmt = chain_select().where(T.c.action.is_not(None))
         if subject_ref is not None:
             stmt = stmt.where(T.c.subject_ref == subject_ref)
         if actor_id is not None:
@@ -293,6 +308,16 @@ class AuditLog:
             tuple(consistency_path(first, leaves)),
         )
 
+    # --- retention ----------------------------------------------------------------------------
+
+    def prune(
+        self, retention: IsoDuration, *, now: datetime | None = None, dry_run: bool = False
+    ) -> PruneResult:
+        """Remove the content of entries older than ``retention``; hashes stay verifiable."""
+        from dataward.audit.prune import prune_log  # pruning builds on this module
+
+        return prune_log(self, retention, now=now, dry_run=dry_run)
+
     # --- export -------------------------------------------------------------------------------
 
     def export(self, directory: Path) -> dict[str, Any]:
@@ -316,8 +341,13 @@ class AuditLog:
         from_checkpoint: Checkpoint | None = None,
         against: Sequence[Checkpoint] = (),
         trusted_keys: Mapping[str, bytes] | None = None,
+        workers: int | None = None,
+        parallel_min: int = PARALLEL_MIN_ENTRIES,
     ) -> VerifyResult:
         """Recompute chain and tree, check every checkpoint signature and root.
+
+        A log of ``parallel_min`` entries or more is checked by ``workers`` processes (default:
+        the CPU count, at most 4) in seq ranges, with the same checks and the same first bad entry.
 
         ``from_checkpoint``: trust the entries it covers (their stored hashes must still give its
         root) and recompute only the ones after. ``against``: checkpoints held outside the log
@@ -332,6 +362,17 @@ class AuditLog:
             cps.append(from_checkpoint)
             trust = from_checkpoint.tree_size
         head = self.head()
+        workers = min(4, os.cpu_count() or 1) if workers is None else workers
+        if workers > 1 and head[0] >= parallel_min and can_split(self.engine):
+            return verify_split(
+                self.engine,
+                cps,
+                keys,
+                head=head,
+                trusted=against,
+                trust_until=trust,
+                workers=workers,
+            )
         sql = str(chain_select().compile(dialect=self.engine.dialect))
         with read_connection(self.engine) as conn:
             conn.exec_driver_sql("SELECT 1")  # begin the (read) transaction the scan runs in
@@ -350,6 +391,8 @@ class AuditLog:
                     keys,
                     canonical=row_canonical,
                     columns=(15, 16, 17),
+                    pruned=row_pruned,
+                    action_columns=(4, 5),
                     head=head,
                     trusted=against,
                     trust_until=trust,

@@ -11,7 +11,15 @@ from sqlalchemy import Select, select
 from dataward.audit.entry import ENTRY_VERSION, AuditEntry, Decision
 from dataward.db.schema import audit_entries as T  # noqa: N812 - short table alias, SQLAlchemy idiom
 
-__all__ = ["CHAIN_COLUMNS", "chain_select", "entry_from_row", "entry_to_row", "row_canonical"]
+__all__ = [
+    "CHAIN_COLUMNS",
+    "CONTENT_COLUMNS",
+    "chain_select",
+    "entry_from_row",
+    "entry_to_row",
+    "row_canonical",
+    "row_pruned",
+]
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 
@@ -35,6 +43,15 @@ CHAIN_COLUMNS = (
     T.c.entry_hash,
     T.c.leaf_hash,
 )
+
+
+#: What retention removes from a pruned entry (seq, time and the hashes stay).
+CONTENT_COLUMNS = CHAIN_COLUMNS[2:15]
+
+
+def row_pruned(r: Sequence[Any]) -> bool:
+    """A chain row whose content was removed by retention: every content column is NULL."""
+    return r[1] is not None and all(r[i] is None for i in range(2, 15))
 
 
 def chain_select() -> Select[Any]:

@@ -7,6 +7,7 @@ names it; it never prints entry content.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -16,13 +17,27 @@ from dataward.audit.checkpoint import Checkpoint
 from dataward.audit.merkle import EMPTY_ROOT, CompactRange
 from dataward.errors import AuditIntegrityError
 
-__all__ = ["ChainRecord", "VerifyResult", "verify_records"]
+__all__ = ["PRUNE_REF", "ChainRecord", "VerifyResult", "prune_claim", "verify_records"]
 
 _sha256 = hashlib.sha256
 GENESIS = bytes(32)
 
-#: (seq, canonical bytes or None if the stored content is malformed, prev, entry, leaf)
-ChainRecord = tuple[int, bytes | None, bytes, bytes, bytes | None]
+#: (seq, canonical bytes or None if the stored content is malformed or pruned, prev, entry, leaf,
+#: pruned, action, subject ref): a pruned entry keeps its seq, time and hashes but not its content
+#: (retention); a kept ``prune`` entry names the range it pruned in its subject ref
+ChainRecord = tuple[int, bytes | None, bytes, bytes, bytes | None, bool, str | None, str | None]
+
+PRUNE_REF = re.compile(r"audit-seq:(\d+)-(\d+)")
+
+
+def prune_claim(subject_ref: object) -> int:
+    """The last seq a ``prune`` entry's subject ref says it pruned (0 if not a prune range)."""
+    m = PRUNE_REF.fullmatch(subject_ref) if isinstance(subject_ref, str) else None
+    return int(m.group(2)) if m else 0
+
+
+def _record_pruned(r: Sequence[Any]) -> bool:
+    return bool(r[5])
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +70,8 @@ def verify_records(
     trust_until: int = 0,
     canonical: Callable[[Any], bytes | None] | None = None,
     columns: tuple[int, int, int] = (2, 3, 4),
+    pruned: Callable[[Any], bool] | None = None,
+    action_columns: tuple[int, int] = (6, 7),
 ) -> VerifyResult:
     """Check ``records`` (in seq order) against ``checkpoints`` signed by ``public_keys``.
 
@@ -65,7 +82,17 @@ def verify_records(
     ``records`` are :data:`ChainRecord` tuples, or, with ``canonical``, raw rows whose first
     item is the seq, whose canonical bytes ``canonical(row)`` gives, and whose stored prev,
     entry and leaf hashes sit at ``columns`` (no per-row tuple on the hot path).
+
+    Pruned entries (``pruned(row)`` true; their content removed by retention) must form a prefix
+    of the log covered by a signed checkpoint: their stored hashes must link (prev hash) and give
+    the checkpoint root, only their content is not re-hashed; and a kept ``prune`` entry (at
+    ``action_columns``: action, subject ref) must have recorded pruning that far. A kept entry
+    whose content was removed outside that prefix, or any changed hash, still fails.
     """
+    ia, isub = action_columns
+    claimed = 0
+    is_pruned: Callable[[Any], bool] = pruned or _record_pruned
+    pruned_upto = 0
     canon_of: Callable[[Any], bytes | None] = canonical or itemgetter(1)
     ip, ih, il = columns
     all_cps = list(checkpoints) + list(trusted)
@@ -100,13 +127,36 @@ def verify_records(
         else:
             canon = canon_of(r)
             if canon is None:
-                return _bad(seq, seq - 1, rng, "stored fields are malformed")
+                if not is_pruned(r) or stored_leaf is None:
+                    return _bad(seq, seq - 1, rng, "stored fields are malformed")
+                # the pruned prefix continues (or starts after the trusted entries)
+                if pruned_upto != seq - 1 and not (pruned_upto == 0 and seq - 1 <= trust_until):
+                    return _bad(
+                        seq, seq - 1, rng, "entry content removed outside the pruned prefix"
+                    )
+                pruned_upto = seq
+                rng.push(stored_leaf)
+                prev = stored_hash
+                expected += 1
+                if seq in sizes:
+                    root = rng.root()
+                    for cp in by_size[seq]:
+                        if cp.root_hash != root:
+                            return _bad(
+                                seq,
+                                seq,
+                                rng,
+                                f"tree root at size {seq} differs from the signed checkpoint",
+                            )
+                continue
             h = sha(prev + canon).digest()
             if h != stored_hash:
                 return _bad(seq, seq - 1, rng, "entry hash does not match its content")
             leaf = sha(b"\x00" + canon).digest()
             if stored_leaf is not None and leaf != stored_leaf:
                 return _bad(seq, seq - 1, rng, "leaf hash does not match its content")
+            if r[ia] == "prune":  # content verified above: the recorded range is authentic
+                claimed = max(claimed, prune_claim(r[isub]))
         rng.push(leaf)
         prev = h
         expected += 1
@@ -118,6 +168,21 @@ def verify_records(
                         seq, seq, rng, f"tree root at size {seq} differs from the signed checkpoint"
                     )
     count = expected - 1
+    if pruned_upto > claimed:
+        return _bad(
+            claimed + 1,
+            count,
+            rng,
+            f"entries up to {pruned_upto} have no content but no prune entry records pruning "
+            f"beyond {claimed}",
+        )
+    if pruned_upto and not any(s >= pruned_upto for s in sizes):
+        return _bad(
+            pruned_upto,
+            count,
+            rng,
+            f"entries 1..{pruned_upto} are pruned but no signed checkpoint covers them",
+        )
     for cp in by_size.get(0, ()):
         if cp.root_hash != EMPTY_ROOT:
             return _bad(0, count, rng, "a signed checkpoint of the empty log has a wrong root")

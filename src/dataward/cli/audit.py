@@ -243,3 +243,27 @@ def rotate_command(ctx: typer.Context) -> None:
         cp = log.rotate_key(new)
     err_console.print(f"retired key {key_id(old)}")
     out_console.print(f"new key {key_id(new)}; checkpoint of {cp.tree_size} entries signed")
+
+
+@app.command("prune")
+def prune_command(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what would be pruned.")
+    ] = False,
+) -> None:
+    """Remove the content of entries older than the policy's audit_retention (hashes stay)."""
+    from dataward.policy import load_policy  # only this command needs the policy
+
+    settings = state_of(ctx).settings
+    retention = load_policy(settings.effective_policy_path).audit_retention
+    with _open_log(ctx, signing=not dry_run) as log:
+        result = log.prune(retention, dry_run=dry_run)
+    verb = "would prune" if dry_run else "pruned"
+    if result.pruned:
+        out_console.print(
+            f"{verb} {result.pruned} entries ({result.first}..{result.last}) older than "
+            f"{result.cutoff} (audit_retention {retention})"
+        )
+    else:
+        out_console.print(f"nothing to prune: no entry older than {result.cutoff} left")

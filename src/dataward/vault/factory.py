@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dataward.audit import AuditLog, load_signing_key
+from dataward.audit import AuditLog, detector_scrubber, load_signing_key
 from dataward.db import create_engine_for, ensure_schema
 from dataward.detect.engine import Detector
 from dataward.policy import load_policy
@@ -57,7 +57,11 @@ def open_vault(
     policy = load_policy(settings=settings)
     keystore = keystore_from_settings(settings, env)
     keyring = KeyRing(create_engine_for(keyring_url(settings, env)), keystore)
+    detector = Detector.default()
     audit = AuditLog(
-        data, signing_key=load_signing_key(settings.home, env), taxonomy=policy.taxonomy
+        data,
+        signing_key=load_signing_key(settings.home, env),
+        taxonomy=policy.taxonomy,
+        scrubber=detector_scrubber(detector),
     )
-    return Vault(data, policy, keyring, audit, Detector.default())
+    return Vault(data, policy, keyring, audit, detector)
