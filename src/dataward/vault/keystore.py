@@ -23,6 +23,7 @@ else ``env`` when ``DATAWARD_VAULT_KEK`` is set, else ``file``.
 
 from __future__ import annotations
 
+import abc
 import base64
 import binascii
 import hashlib
@@ -112,14 +113,16 @@ def _fingerprint_id(prefix: str, key: bytes) -> str:
     return f"{prefix}-{hashlib.sha256(b'dataward-kek-id' + key).hexdigest()[:16]}"
 
 
-class _LocalKeys:
+class _LocalKeys(abc.ABC):
     """Shared wrap/unwrap for stores that hold the KEK bytes in this process."""
 
-    def _kek(self, kek_id: str) -> bytes:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _kek(self, kek_id: str) -> bytes:
+        """The key-encryption key ``kek_id``."""
 
-    def current_kek_id(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def current_kek_id(self) -> str:
+        """The id of the key new data keys are wrapped with."""
 
     def wrap(self, dek: bytes, *, subject_id: str) -> WrappedKey:
         kid = self.current_kek_id()
