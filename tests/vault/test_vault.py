@@ -324,3 +324,19 @@ def test_store_many_is_one_transaction_with_one_entry_per_value(vault: Vault) ->
         )
     assert vault.fields_of("b-3") == []
     assert audit_count(vault) == n1 + 1  # only the refusal
+
+
+@pytest.mark.parametrize("operation", ["use", "share"])
+def test_missing_field_is_audited_once_and_raises(vault: Vault, operation: str) -> None:
+    vault.store("c-m", "email", "mia@example.com", category="contact.email", purpose="contract",
+                actor=SERVICE)  # fmt: skip
+    before = audit_count(vault)
+    with pytest.raises(NotFoundError):
+        if operation == "use":
+            vault.use("c-m", ["email", "nothere"], purpose="support", actor=SUPPORT)
+        else:
+            vault.share("c-m", ["email", "nothere"], recipient="card-processor",
+                        purpose="billing", actor=SERVICE)  # fmt: skip
+    assert audit_count(vault) == before + 1
+    entry = last_audit(vault)
+    assert entry["action"] == operation and entry["outcome"] == "error"

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from dataward.db.engine import read_connection
 from dataward.errors import (
@@ -78,19 +78,10 @@ class Vault(VaultWrites):
         for n in names:
             check_field(n)
         with self.engine.begin() as conn:
-            rows = self._rows(conn, subject_id, names)
-            cats = [r.category for r in rows]
-            missing = sorted(set(names) - {r.field for r in rows})
-            if missing:
-                self._audit(
-                    conn, actor=actor, action="use", subject_id=subject_id, categories=cats,
-                    purpose=purpose, outcome="error",
-                )  # fmt: skip
-                missing_err = NotFoundError(
-                    f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
-                )
-            else:
-                missing_err = None
+            rows, cats, missing_err = self._present_rows(
+                conn, subject_id, names, actor=actor, action="use", purpose=purpose
+            )
+            if missing_err is None:
                 decisions = self._read_decisions(rows, actor, purpose)
                 denied = next((d for d in decisions if not d.allowed), None)
                 self._audit(
@@ -176,46 +167,72 @@ class Vault(VaultWrites):
             check_field(n)
         when = _naive(now)
         with self.engine.begin() as conn:
-            rows = self._rows(conn, subject_id, names)
-            cats = [r.category for r in rows]
-            missing = sorted(set(names) - {r.field for r in rows})
-            if missing:
+            rows, cats, missing_err = self._present_rows(
+                conn, subject_id, names, actor=actor, action="share", purpose=purpose,
+                recipient=recipient,
+            )  # fmt: skip
+            if missing_err is None:
+                decisions = self._read_decisions(rows, actor, purpose, Action.SHARE, recipient)
+                for i, (r, d) in enumerate(zip(rows, decisions, strict=True)):
+                    if d.allowed and _protected(r):
+                        decisions[i] = Decision(
+                            False, "builtin:high-never-shared",
+                            "high-class secrets are never shared", policy_version=d.policy_version,
+                        )  # fmt: skip
+                denied = next((d for d in decisions if not d.allowed), None)
+                out: dict[str, str] = {}
+                if denied is None:
+                    for r in rows:
+                        out[r.field] = self._open(r)
+                        conn.execute(
+                            shares.insert().values(
+                                subject_id=subject_id, field=r.field, category=r.category,
+                                recipient=recipient, purpose=purpose, shared_at=when,
+                            )
+                        )  # fmt: skip
                 self._audit(
                     conn, actor=actor, action="share", subject_id=subject_id, categories=cats,
-                    purpose=purpose, recipient=recipient, outcome="error",
+                    decisions=decisions, purpose=purpose, recipient=recipient,
+                    outcome="denied" if denied else "ok",
                 )  # fmt: skip
-                raise NotFoundError(
-                    f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
-                )
-            decisions = self._read_decisions(rows, actor, purpose, Action.SHARE, recipient)
-            for i, (r, d) in enumerate(zip(rows, decisions, strict=True)):
-                if d.allowed and _protected(r):
-                    decisions[i] = Decision(
-                        False, "builtin:high-never-shared",
-                        "high-class secrets are never shared", policy_version=d.policy_version,
-                    )  # fmt: skip
-            denied = next((d for d in decisions if not d.allowed), None)
-            out: dict[str, str] = {}
-            if denied is None:
-                for r in rows:
-                    out[r.field] = self._open(r)
-                    conn.execute(
-                        shares.insert().values(
-                            subject_id=subject_id, field=r.field, category=r.category,
-                            recipient=recipient, purpose=purpose, shared_at=when,
-                        )
-                    )  # fmt: skip
-            self._audit(
-                conn, actor=actor, action="share", subject_id=subject_id, categories=cats,
-                decisions=decisions, purpose=purpose, recipient=recipient,
-                outcome="denied" if denied else "ok",
-            )  # fmt: skip
+        if missing_err is not None:
+            raise missing_err
         if denied is not None:
             bad = rows[decisions.index(denied)]
             raise self._deny(
                 denied, action=Action.SHARE, category=bad.category, actor=actor, purpose=purpose
             )
         return out
+
+    def _present_rows(
+        self,
+        conn: Connection,
+        subject_id: str,
+        names: Sequence[str],
+        *,
+        actor: Actor,
+        action: str,
+        purpose: str,
+        recipient: str | None = None,
+    ) -> tuple[list[Any], list[str], NotFoundError | None]:
+        """The rows of ``names``, their categories, and the error to raise once the
+        transaction commits if any field is missing (that failure is audited here)."""
+        rows = self._rows(conn, subject_id, names)
+        cats = [r.category for r in rows]
+        missing = sorted(set(names) - {r.field for r in rows})
+        if not missing:
+            return rows, cats, None
+        self._audit(
+            conn, actor=actor, action=action, subject_id=subject_id, categories=cats,
+            purpose=purpose, recipient=recipient, outcome="error",
+        )  # fmt: skip
+        return (
+            rows,
+            cats,
+            NotFoundError(
+                f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
+            ),
+        )
 
     # ------------------------------------------------------------------ lifecycle actions ----
 
