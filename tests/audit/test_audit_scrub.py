@@ -6,6 +6,8 @@ import pytest
 
 from dataward import AuditSchemaError
 from dataward.audit import build_entry, detector_scrubber
+from dataward.detect import Detector, Finding
+from dataward.taxonomy import DataClass
 
 SCRUB = detector_scrubber()
 
@@ -43,3 +45,22 @@ def test_personal_value_in_an_identifier_is_refused(field: str, value: str) -> N
 def test_opaque_references_pass(ref: str) -> None:
     entry = build_entry(fields(subject_ref=ref), seq=1, scrubber=SCRUB)
     assert entry.subject_ref == ref
+
+
+class WholeText:
+    """A plug-in that flags the whole text it is given: shows what one detector call sees."""
+
+    id = "test.whole_text"
+    categories = frozenset({"contact.email"})
+    languages: frozenset[str] = frozenset()
+
+    def find(self, text: str, language: str | None = None) -> list[Finding]:
+        return [Finding(0, len(text), "contact.email", DataClass.LOW, 0.9, self.id)]
+
+
+def test_a_finding_counts_only_inside_one_value() -> None:
+    scrub = detector_scrubber(Detector([WholeText()]))
+    # the single scan over the joined values sees one span across both: not inside a value
+    assert scrub({"subject_ref": "cust-1", "request_id": "req-2"}) == []
+    # with one value the span is that value: refused
+    assert scrub({"subject_ref": "cust-1"}) == ["contact.email"]

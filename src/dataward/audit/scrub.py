@@ -16,6 +16,7 @@ from dataward.detect import Detector
 __all__ = ["SCANNED_FIELDS", "detector_scrubber"]
 
 SCANNED_FIELDS = ("actor_id", "subject_ref", "request_id", "recipient", "purpose")
+_SEP = "\n\n"
 
 
 def detector_scrubber(detector: Detector | None = None, *, min_score: float = 0.5) -> Scrubber:
@@ -23,11 +24,20 @@ def detector_scrubber(detector: Detector | None = None, *, min_score: float = 0.
     det = detector or Detector.default()
 
     def scrub(body: Mapping[str, object]) -> list[str]:
-        found: list[str] = []
-        for name in SCANNED_FIELDS:
-            value = body.get(name)
-            if isinstance(value, str) and value:
-                found.extend(f.category for f in det.detect(value) if f.score >= min_score)
-        return found
+        # One detector call over all fields (it runs on every audited write): the values are
+        # joined by blank lines and a finding counts only when it lies inside one value.
+        parts = [v for name in SCANNED_FIELDS if isinstance(v := body.get(name), str) and v]
+        if not parts:
+            return []
+        bounds: list[tuple[int, int]] = []
+        at = 0
+        for v in parts:
+            bounds.append((at, at + len(v)))
+            at += len(v) + len(_SEP)
+        return [
+            f.category
+            for f in det.detect(_SEP.join(parts))
+            if f.score >= min_score and any(a <= f.start and f.end <= b for a, b in bounds)
+        ]
 
     return scrub
