@@ -79,7 +79,9 @@ class _Gen:
         self.rng = random.Random(seed)
         self.fakers = {lang: Faker(loc) for lang, loc in LOCALES.items()}
         self.namers = {lang: Faker(loc) for lang, loc in NAME_LOCALES.items()}
-        for i, f in enumerate([*self.fakers.values(), *self.namers.values()]):
+        self.ibans = {"en": Faker("de_DE"), "ch": Faker("de_CH")}
+        every = [*self.fakers.values(), *self.namers.values(), *self.ibans.values()]
+        for i, f in enumerate(every):
             f.seed_instance(seed + i)
 
     # -- values --------------------------------------------------------------------------------
@@ -98,7 +100,7 @@ class _Gen:
         return str(self.fakers[lang].phone_number())
 
     def iban(self, lang: str) -> str:
-        raw = str(Faker("de_CH" if lang != "en" else "de_DE").iban())
+        raw = str(self.ibans["en" if lang == "en" else "ch"].iban())
         if self.rng.random() < 0.5:
             return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))
         return raw

@@ -21,6 +21,7 @@ from dataward.detect import (
     pattern_recognizers,
 )
 from dataward.detect.engine import CHUNK, OVERLAP
+from dataward.detect.model import new_finding
 from dataward.errors import BinaryInputError, InputError, UnknownCategoryError
 from dataward.taxonomy import DataClass
 
@@ -46,6 +47,27 @@ def test_more_specific_wins_on_overlap(patterns: Detector) -> None:
     found = {text[f.start : f.end]: f.category for f in patterns.detect(text)}
     assert found.get("Pa55w0rd") == "secret.password"
     assert "traffic.url" not in found.values()  # the URL overlapped the password and lost
+
+
+def test_valid_iban_wins_over_card_number_inside_it(patterns: Detector) -> None:
+    # the last 17 digits of this IBAN also pass Luhn and a card brand range
+    text = "refund to IBAN CH49 5744 6765 3000 4564 8 today"
+    found = [(text[f.start : f.end], f.category) for f in patterns.detect(text)]
+    assert found == [("CH49 5744 6765 3000 4564 8", "billing.iban")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "health insurance number 0791234567 on file",
+        "Ma carte vitale: 06 12 34 56 78 90",
+        "Numéro de carte vitale 1 85 05 78 006 084 36 transmis par erreur.",
+    ],
+)
+def test_insurance_number_stays_health_data(full: Detector, text: str) -> None:
+    cats = [f.category for f in full.detect(text)]
+    assert "sensitive.health" in cats
+    assert "contact.phone" not in cats
 
 
 def test_jsonl_shape(patterns: Detector) -> None:
@@ -182,6 +204,11 @@ ADVERSARIAL = [
     "https://" + "a/" * 100_000,
     ":" * 100_000,
     "Mozilla/5.0 " + "(x) " * 50_000,
+    "Bearer " + "a" * 300_000,
+    "token=" + "Ab1" * 100_000,
+    "token=Ab1Cd2Ef3Gh4Ij5K " * 20_000,
+    "otpauth://" + "x" * 300_000,
+    "x_secret_token_key=" * 20_000,
 ]
 
 
@@ -215,3 +242,22 @@ def test_detect_never_raises_on_any_unicode(full: Detector, text: str) -> None:
         return  # many control characters: refused cleanly, by design
     for f in found:
         assert 0 <= f.start < f.end <= len(text)
+
+
+@given(
+    st.integers(-3, 10),
+    st.integers(-3, 10),
+    st.floats(-0.5, 1.5, allow_nan=False),
+)
+def test_new_finding_is_finding(start: int, end: int, score: float) -> None:
+    args = (start, end, "contact.email", DataClass.LOW, score, "email", "why", ("mail",))
+    try:
+        expected = Finding(*args)
+    except ValueError:
+        with pytest.raises(ValueError, match="finding"):
+            new_finding(*args)
+        return
+    made = new_finding(*args)
+    assert made == expected
+    assert hash(made) == hash(expected)
+    assert type(made) is Finding

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataward.detect import Detector
+from dataward.detect.validators import ipv6_valid
 
 # (text, category, the exact value that must be found)
 POSITIVE = [
@@ -188,3 +193,34 @@ def test_findings_carry_explanation_without_value(patterns: Detector) -> None:
     assert "phonenumbers" in f.explanation
     assert "telefon" in f.context
     assert "668" not in f.explanation
+
+
+def _ipaddress_accepts(value: str) -> bool:
+    try:
+        ipaddress.IPv6Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789abcdefABCDEF:", min_size=2, max_size=45))
+def test_ipv6_validator_agrees_with_ipaddress(value: str) -> None:
+    data = value.encode()
+    expected = (
+        value.count(":") >= 2 and any(c.isdigit() for c in value) and _ipaddress_accepts(value)
+    )
+    assert (ipv6_valid(data, 0, len(data)) is not None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Authorization: Bearer " + "x1Y2" * 300, "x1Y2" * 300),  # longer than the old cap
+        ('"client_secret": "' + "aB3dE5gH7jK9mN1pQ" * 40 + '"', "aB3dE5gH7jK9mN1pQ" * 40),
+        ("see https://example.com/" + "p" * 1500 + ".", "https://example.com/" + "p" * 1500),
+    ],
+    ids=["bearer", "keyed", "url"],
+)
+def test_long_values_are_found_whole(patterns: Detector, text: str, value: str) -> None:
+    assert value in {text[f.start : f.end] for f in patterns.detect(text)}

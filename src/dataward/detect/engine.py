@@ -2,8 +2,10 @@
 
 Pattern recognizers are compiled together: one Hyperscan database (block mode, one report per
 pattern) tells which patterns can match in a window, then only those patterns run with RE2 and
-only their candidates reach the validators. Text without candidates costs one linear pass.
-Other recognizers (lexicons, NER plug-ins) get the window as ``str``.
+only their candidates reach the validators. The literal sets of the lexicon recognizers (see
+:class:`~dataward.detect.lexicons.scanner.PrescannedRecognizer`) ride along in the same scan, or
+in one scan of the case-folded text (:mod:`dataward.detect.scanplan`): two linear passes per
+window in all. Other recognizers (NER plug-ins) get the window as ``str``.
 
 Long input is cut into windows of ``CHUNK`` characters that overlap by ``OVERLAP`` (the longest
 finding kept whole) with a ``BACK`` margin for context words; each finding belongs to the window
@@ -15,13 +17,12 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Final
+from collections.abc import Iterable, Iterator
+from typing import Final
 
-import hyperscan
-
-from dataward.detect.hscache import cached_blob
+from dataward.detect.lexicons.scanner import LiteralScanner, PrescannedRecognizer
 from dataward.detect.model import Finding, Recognizer
+from dataward.detect.scanplan import ScanPlan
 from dataward.detect.spec import Candidate, PatternRecognizer, PatternSpec, candidates_to_findings
 from dataward.detect.textio import check_text
 from dataward.errors import DetectionError, InputError
@@ -33,9 +34,6 @@ CHUNK: Final = 1 << 18
 OVERLAP: Final = 1 << 13
 BACK: Final = 256
 _DEFAULT_PRIORITY: Final = 50
-_HS_FLAGS: Final = (
-    hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
-)
 
 _default_lock = threading.Lock()
 _default: Detector | None = None
@@ -91,8 +89,16 @@ class Detector:
             r for r in self.recognizers if not isinstance(r, PatternRecognizer)
         )
         self._priority: dict[str, int] = {s.id: s.priority for s in specs}
-        self._db, self._always = _compile_prefilter(self._specs)
-        self._local = threading.local()
+        scanners: list[LiteralScanner] = []
+        # per other recognizer: the slots of its scanners in the shared scan, or None (plain find)
+        self._slots: tuple[tuple[int, ...] | None, ...] = tuple(
+            _claim_slots(rec, scanners) for rec in self._others
+        )
+        for rec in self._others:
+            # a recognizer may say how it ranks on overlaps (default 50, like a spec)
+            prio = getattr(rec, "priority", _DEFAULT_PRIORITY)
+            self._priority[rec.id] = prio if isinstance(prio, int) else _DEFAULT_PRIORITY
+        self._plan = ScanPlan([_hs_pattern(s) for s in self._specs], scanners)
 
     @classmethod
     def default(cls) -> Detector:
@@ -163,17 +169,27 @@ class Detector:
         self, text: str, language: str | None, base: int, owned_from: int, owned_to: int
     ) -> list[Finding]:
         data = _encode(text)
-        hits = self._prefilter(data)
+        scanned = self._plan.scan(text, data)
         found: list[Finding] = []
-        if hits:
+        if scanned.specs:
             lowered = data.lower()
             cands: list[Candidate] = []
-            for i in sorted(hits):
-                cands.extend(self._specs[i].candidates(data, lowered))
+            specs = self._specs
+            for i in sorted(scanned.specs):
+                cands.extend(specs[i].candidates(data, lowered))
             found.extend(candidates_to_findings(text, data, cands, base))
-        for rec in self._others:
+        lists = scanned.literals
+        for rec, slots in zip(self._others, self._slots, strict=True):
             try:
-                extra = list(rec.find(text, language))
+                if slots is None:
+                    extra = list(rec.find(text, language))
+                elif any(lists[s] for s in slots):
+                    pre: PrescannedRecognizer = rec  # type: ignore[assignment]  # per _claim_slots
+                    extra = pre.find_prescanned(
+                        text, scanned.low, language, [lists[s] for s in slots]
+                    )
+                else:
+                    continue  # none of its literals occur: nothing to find
             except Exception as exc:
                 raise DetectionError(
                     f"recognizer {rec.id!r} failed ({type(exc).__name__}); "
@@ -184,39 +200,45 @@ class Detector:
                     dataclasses.replace(f, start=f.start + base, end=f.end + base) for f in extra
                 ]
             found.extend(extra)
+        if not found:
+            return found
         minimum = self.min_score
         found = [f for f in found if f.score >= minimum and owned_from <= f.start < owned_to]
         return self._resolve(found)
 
-    def _prefilter(self, data: bytes) -> set[int]:
-        hits: set[int] = set(self._always)
-        if self._db is None or not data:
-            return hits
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = hyperscan.Scratch(self._db)
-            self._local.scratch = scratch
-
-        def on_match(pid: int, _from: int, _to: int, _flags: int, _ctx: Any) -> None:
-            hits.add(pid)
-
-        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return hits
-
     def _resolve(self, found: list[Finding]) -> list[Finding]:
+        """Drop the losers of overlaps. Only clusters of overlapping findings are ranked (a
+        finding never competes with one outside its cluster), so the usual text with a few
+        overlaps costs one sort by start."""
         if len(found) <= 1:
             return found
-        found.sort(key=lambda f: f.start)
+        found.sort(key=_start)
+        kept: list[Finding] = []
+        cluster: list[Finding] = []
         end = -1
         for f in found:
-            if f.start < end:
-                break
-            end = f.end
+            if f.start >= end:
+                if len(cluster) > 1:
+                    kept.extend(self._rank(cluster))
+                elif cluster:
+                    kept.append(cluster[0])
+                cluster = [f]
+                end = f.end
+            else:
+                cluster.append(f)
+                if f.end > end:
+                    end = f.end
+        if len(cluster) > 1:
+            kept.extend(self._rank(cluster))
         else:
-            return found  # no overlaps: the common case
+            kept.append(cluster[0])
+        return kept
+
+    def _rank(self, cluster: list[Finding]) -> list[Finding]:
+        """The winners of one cluster, by start: priority, class, score, length, position."""
         prio = self._priority
         ranked = sorted(
-            found,
+            cluster,
             key=lambda f: (
                 -prio.get(f.detector, _DEFAULT_PRIORITY),
                 -f.data_class.rank,
@@ -238,50 +260,23 @@ class Detector:
         return kept
 
 
+def _start(f: Finding) -> int:
+    return f.start
+
+
 def _slices(text: str) -> Iterator[str]:
     for i in range(0, len(text), CHUNK):
         yield text[i : i + CHUNK]
 
 
-def _compile_prefilter(specs: Sequence[PatternSpec]) -> tuple[Any, frozenset[int]]:
-    """One Hyperscan database over the specs; specs Hyperscan cannot take always run.
-
-    The compiled database (and which specs it could not take) is cached on disk, keyed by the
-    patterns, so only the first process on a machine pays the compile.
-    """
-    expressions = [_hs_pattern(spec) for spec in specs]
-    material = b"prefilter\0%d\0" % _HS_FLAGS + b"\0".join(expressions)
-    blob = cached_blob(material, lambda: _build_prefilter(expressions))
-    n_always = int.from_bytes(blob[:4], "big")
-    always = frozenset(int.from_bytes(blob[4 + 4 * k : 8 + 4 * k], "big") for k in range(n_always))
-    body = blob[4 + 4 * n_always :]
-    db = hyperscan.loadb(body, hyperscan.HS_MODE_BLOCK) if body else None
-    return db, always
-
-
-def _build_prefilter(expressions: Sequence[bytes]) -> bytes:
-    """``len(always) | always ids | serialized database`` (4-byte big-endian integers)."""
-    ok: list[int] = []
-    always: list[int] = []
-    for i, expr in enumerate(expressions):
-        db = hyperscan.Database()
-        try:
-            db.compile(expressions=[expr], ids=[i], elements=1, flags=[_HS_FLAGS])
-        except hyperscan.error:
-            always.append(i)
-        else:
-            ok.append(i)
-    head = len(always).to_bytes(4, "big") + b"".join(i.to_bytes(4, "big") for i in always)
-    if not ok:
-        return head
-    db = hyperscan.Database()
-    db.compile(
-        expressions=[expressions[i] for i in ok],
-        ids=ok,
-        elements=len(ok),
-        flags=[_HS_FLAGS] * len(ok),
-    )
-    return head + bytes(hyperscan.dumpb(db))
+def _claim_slots(rec: Recognizer, scanners: list[LiteralScanner]) -> tuple[int, ...] | None:
+    """Register the literal scanners of a prescanned recognizer; None for the others."""
+    if not isinstance(rec, PrescannedRecognizer):
+        return None
+    own = rec.literal_scanners()
+    first = len(scanners)
+    scanners.extend(own)
+    return tuple(range(first, first + len(own)))
 
 
 def _hs_pattern(spec: PatternSpec) -> bytes:

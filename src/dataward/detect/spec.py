@@ -16,7 +16,7 @@ from typing import Any
 
 import re2
 
-from dataward.detect.model import Finding
+from dataward.detect.model import Finding, new_finding
 from dataward.taxonomy import DataClass, default_taxonomy
 
 __all__ = ["Candidate", "PatternRecognizer", "PatternSpec", "Validator", "compile_re2"]
@@ -188,7 +188,7 @@ def _finding(c: Candidate, start: int, end: int) -> Finding:
     expl = spec.explanation
     if seen:
         expl = f"{expl}; context: {', '.join(seen)}"
-    return Finding(
+    return new_finding(
         start,
         end,
         spec.category,

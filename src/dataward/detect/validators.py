@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+import string
+from collections import Counter
 from collections.abc import Callable
 from typing import Final
 
@@ -202,11 +204,35 @@ def ipv6_valid(data: bytes, start: int, end: int) -> float | None:
         return None
     if value.count(":") < 2 or sum(ch.isdigit() for ch in value) == 0:
         return None
-    try:
-        ipaddress.IPv6Address(value.split("%", 1)[0])
-    except ValueError:
-        return None
-    return 0.9
+    return 0.9 if _ipv6_ok(value) else None
+
+
+_HEX_COLON: Final = frozenset("0123456789abcdefABCDEF:")
+
+
+def _ipv6_ok(value: str) -> bool:
+    """``ipaddress.IPv6Address(value)`` succeeds, without its cost on the hex-and-colon forms
+    the pattern yields (anything else goes to ``ipaddress``)."""
+    if not _HEX_COLON.issuperset(value):
+        try:
+            ipaddress.IPv6Address(value.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    if ":::" in value:
+        return False
+    head, sep, tail = value.partition("::")
+    if sep:
+        if "::" in tail:
+            return False
+        groups = (head.split(":") if head else []) + (tail.split(":") if tail else [])
+        if len(groups) > 7:
+            return False
+    else:
+        groups = value.split(":")
+        if len(groups) != 8:
+            return False
+    return all(1 <= len(g) <= 4 for g in groups)
 
 
 # --- crypto wallets ---------------------------------------------------------------------------
@@ -287,22 +313,30 @@ def entropy(value: str) -> float:
     """Shannon entropy of ``value`` in bits per character."""
     if not value:
         return 0.0
-    counts: dict[str, int] = {}
-    for ch in value:
-        counts[ch] = counts.get(ch, 0) + 1
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+_ASCII_LOWER: Final = frozenset(string.ascii_lowercase)
+_ASCII_UPPER: Final = frozenset(string.ascii_uppercase)
+_ASCII_DIGITS: Final = frozenset(string.digits)
 
 
 def high_entropy_valid(data: bytes, start: int, end: int) -> float | None:
     value = _value(data, start, end)
     if _placeholder(value) or len(value) < 16:
         return None
-    classes = (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-    )
+    if value.isascii():  # the pattern's values: set operations instead of three scans
+        chars = set(value)
+        classes = (
+            bool(chars & _ASCII_LOWER) + bool(chars & _ASCII_UPPER) + bool(chars & _ASCII_DIGITS)
+        )
+    else:
+        classes = (
+            any(c.islower() for c in value)
+            + any(c.isupper() for c in value)
+            + any(c.isdigit() for c in value)
+        )
     if classes < 2 or entropy(value) < 3.0:
         return None
     return 0.85

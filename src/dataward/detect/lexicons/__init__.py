@@ -69,10 +69,13 @@ def keep_best(
     items: Iterable[_T], span: Callable[[_T], tuple[int, int]], rank: Callable[[_T], Any]
 ) -> list[_T]:
     """Non-overlapping items, best ``rank`` (smallest key) first, returned in text order."""
+    pool = list(items)
+    if len(pool) <= 1:
+        return pool
     starts: list[int] = []
     ends: list[int] = []
     kept: list[tuple[int, _T]] = []
-    for item in sorted(items, key=rank):
+    for item in sorted(pool, key=rank):
         a, b = span(item)
         i = bisect.bisect_left(starts, b)
         if i and ends[i - 1] > a:

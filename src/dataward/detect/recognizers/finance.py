@@ -68,6 +68,8 @@ def specs() -> tuple[PatternSpec, ...]:
             id="wallet.btc_base58",
             category="billing.crypto_wallet",
             regex=r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
+            # cheaper for Hyperscan than the bounded run (it was a quarter of the prefilter's time)
+            prefilter=r"(?:^|[^1-9A-HJ-NP-Za-km-z])[13][1-9A-HJ-NP-Za-km-z]{25}",
             score=0.95,
             validator=base58check_valid,
             priority=70,

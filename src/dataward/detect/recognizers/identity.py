@@ -41,7 +41,8 @@ def specs() -> tuple[PatternSpec, ...]:
             prefilter=r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4}",
             score=0.95,
             validator=iban_valid,
-            priority=80,
+            # above card.pan (85): the digits of a valid IBAN may pass Luhn by chance (1 in 10)
+            priority=86,
             explanation="pattern: IBAN; validator: country length and mod-97 check digits",
         ),
         PatternSpec(

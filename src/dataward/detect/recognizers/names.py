@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Iterable, Iterator
+import string
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dataward.detect.lexicons import fold, is_word_char, keep_best, load_lines, load_yaml
-from dataward.detect.lexicons.scanner import Literal, LiteralScanner
-from dataward.detect.model import Finding
+from dataward.detect.lexicons.scanner import Hit, Literal, LiteralScanner
+from dataward.detect.model import Finding, new_finding
 from dataward.errors import ConfigurationError
 from dataward.taxonomy import class_of
 
@@ -56,6 +57,7 @@ _PARTICLES = frozenset(
     ]
 )
 _APOSTROPHES = "'’"
+_ASCII_LETTERS = string.ascii_letters
 _MAX_TOKEN = 30
 
 
@@ -89,7 +91,7 @@ def _lexicon() -> _Lexicon:
     cue_info = tuple((kind, key) for key, kind in cue_kind.items())
     firsts_list = tuple(dict.fromkeys(load_lines("first_names.txt")))
     return _Lexicon(
-        cues=LiteralScanner([Literal(key) for _, key in cue_info]),
+        cues=LiteralScanner([Literal(key) for _, key in cue_info], folded=True),
         cue_info=cue_info,
         cue_set=frozenset(cue_kind),
         firsts=LiteralScanner([Literal(name) for name in firsts_list]),
@@ -115,6 +117,10 @@ def _cap_token(text: str, i: int) -> int:
         return -1  # acronyms (API, HTTP) and single letters are not names
     limit = min(n, i + _MAX_TOKEN)
     while j < limit:
+        seg = text[j:limit]
+        j += len(seg) - len(seg.lstrip(_ASCII_LETTERS))  # a run of ASCII letters at C speed
+        if j >= limit:
+            break
         c = text[j]
         if c.isalpha() or (c in "-'’" and j + 1 < n and text[j + 1].isalpha()):
             j += 1
@@ -198,16 +204,32 @@ class NameRecognizer:
         """Names and titles in ``text`` (``language`` is accepted; cues of all four are used)."""
         if not text:
             return []
-        candidates = list(self._from_cues(text))
-        candidates.extend(self._from_gazetteer(text))
+        low = fold(text)
+        hits = (self._lex.cues.scan(low), self._lex.firsts.scan(text))
+        return self.find_prescanned(text, low, language, hits)
+
+    def literal_scanners(self) -> tuple[LiteralScanner, ...]:
+        """The cue phrases (on the folded text) and the first names (on the text)."""
+        return (self._lex.cues, self._lex.firsts)
+
+    def find_prescanned(
+        self, text: str, low: str, language: str | None, hits: Sequence[list[Hit]]
+    ) -> list[Finding]:
+        """:meth:`find` with the scans of :meth:`literal_scanners` already done."""
+        cue_hits, first_hits = hits
+        if not cue_hits and not first_hits:
+            return []
+        candidates = list(self._from_cues(text, cue_hits)) if cue_hits else []
+        if first_hits:
+            candidates.extend(self._from_gazetteer(text, first_hits))
         return _resolve(candidates)
 
     # -- cues -------------------------------------------------------------------------------
 
-    def _cue_hits(self, text: str) -> Iterator[tuple[int, int, str, str]]:
+    def _cue_hits(self, text: str, scanned: list[Hit]) -> Iterator[tuple[int, int, str, str]]:
         n = len(text)
         best: dict[int, tuple[int, str, str]] = {}  # start -> the longest cue there
-        for start, end, index in self._lex.cues.scan(fold(text)):
+        for start, end, index in scanned:
             kind, phrase = self._lex.cue_info[index]
             if start in best and best[start][0] >= end:
                 continue
@@ -222,10 +244,10 @@ class NameRecognizer:
             end, kind, phrase = best[start]
             yield start, end, kind, phrase
 
-    def _from_cues(self, text: str) -> Iterator[Finding]:
+    def _from_cues(self, text: str, scanned: list[Hit]) -> Iterator[Finding]:
         lex = self._lex
         titles_at: dict[int, int] = {}
-        hits = list(self._cue_hits(text))
+        hits = list(self._cue_hits(text, scanned))
         for start, end, kind, _ in hits:
             if kind == "title":
                 titles_at[start] = end
@@ -266,10 +288,10 @@ class NameRecognizer:
 
     # -- gazetteer --------------------------------------------------------------------------
 
-    def _from_gazetteer(self, text: str) -> Iterator[Finding]:
+    def _from_gazetteer(self, text: str, scanned: list[Hit]) -> Iterator[Finding]:
         lex = self._lex
         n = len(text)
-        for start, end, index in lex.firsts.scan(text):
+        for start, end, index in scanned:
             name = lex.first_list[index]
             if start > 0 and (is_word_char(text[start - 1]) or text[start - 1] in "-'’."):
                 continue
@@ -293,7 +315,7 @@ class NameRecognizer:
         self, start: int, end: int, category: str, score: float, why: str, cue: str
     ) -> Finding:
         data_class = self._name_class if category == NAME else self._title_class
-        return Finding(
+        return new_finding(
             start=start,
             end=end,
             category=category,

@@ -77,8 +77,9 @@ def specs() -> tuple[PatternSpec, ...]:
         PatternSpec(
             id="url",
             category="traffic.url",
-            regex=r"(?i)\b(?:https?|ftps?|wss?)://[^\s\"'<>`]{1,1000}[^\s\"'<>`.,;:!?)\]}]"
-            r"|\bwww\.[a-z0-9\-]{1,63}\.[a-z]{2,24}(?:/[^\s\"'<>`]{0,1000}[^\s\"'<>`.,;:!?)\]}])?",
+            # Unbounded runs: a counted {1,1000} makes RE2's program (and each match) 30x slower.
+            regex=r"(?i)\b(?:https?|ftps?|wss?)://[^\s\"'<>`]+[^\s\"'<>`.,;:!?)\]}]"
+            r"|\bwww\.[a-z0-9\-]{1,63}\.[a-z]{2,24}(?:/[^\s\"'<>`]*[^\s\"'<>`.,;:!?)\]}])?",
             prefilter=r"(?i)(?:://|www\.)",
             score=0.8,
             priority=20,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import bisect
 import functools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from dataward.detect.lexicons import fold, is_word_char, keep_best, load_lines, load_yaml
-from dataward.detect.lexicons.scanner import Literal, LiteralScanner
-from dataward.detect.model import Finding
+from dataward.detect.lexicons.scanner import Hit, Literal, LiteralScanner
+from dataward.detect.model import Finding, new_finding
 from dataward.taxonomy import DataClass, class_of
 
 __all__ = ["SensitiveRecognizer"]
@@ -131,7 +131,7 @@ def _lexicon() -> _Lexicon:
     ]
     firsts = frozenset(fold(n) for n in load_lines("first_names.txt"))
     return _Lexicon(
-        scanner=LiteralScanner(literals),
+        scanner=LiteralScanner(literals, folded=True),
         items=tuple(tuple(items) for items in keys.values()),
         first_names=firsts,
         categories=frozenset(categories),
@@ -155,6 +155,10 @@ class SensitiveRecognizer:
 
     id = "lexicon.sensitive"
     languages = LANGUAGES
+    #: Overlap priority in the Detector: above phone numbers (60), so that "carte vitale" or
+    #: "health insurance number" followed by its number stays a health finding, below e-mail
+    #: addresses (70) and national IDs (75+).
+    priority = 61
 
     def __init__(self) -> None:
         self._lex = _lexicon()
@@ -165,13 +169,26 @@ class SensitiveRecognizer:
         """Sensitive mentions in ``text``; ``language`` narrows the lexicon (None: all four)."""
         if not text:
             return []
-        langs = {language, _ANY} if language is not None and language in LANGUAGES else None
         low = fold(text)
-        hits, cues, guards, numbers = self._scan(text, low, langs)
+        return self.find_prescanned(text, low, language, (self._lex.scanner.scan(low),))
+
+    def literal_scanners(self) -> tuple[LiteralScanner, ...]:
+        """The one scanner of every folded key (terms, cues, guards, card prefix)."""
+        return (self._lex.scanner,)
+
+    def find_prescanned(
+        self, text: str, low: str, language: str | None, hits: Sequence[list[Hit]]
+    ) -> list[Finding]:
+        """:meth:`find` with the scan of :meth:`literal_scanners` already done."""
+        (scanned,) = hits
+        if not scanned:
+            return []
+        langs = {language, _ANY} if language is not None and language in LANGUAGES else None
+        terms, cues, guards, numbers = self._scan(text, low, langs, scanned)
         guards.sort()
         cue_starts = [c[0] for c in cues]
         out: list[Finding] = list(numbers)
-        for hit in hits:
+        for hit in terms:
             if _overlaps_any(guards, hit.start, hit.end):
                 continue
             if self._is_first_name(text, low, hit):
@@ -192,7 +209,7 @@ class SensitiveRecognizer:
                 score = 0.95  # an insurance keyword followed by its number
             context = tuple(dict.fromkeys(specific + general))[:3]
             out.append(
-                Finding(
+                new_finding(
                     start=hit.start,
                     end=end,
                     category=category,
@@ -210,14 +227,14 @@ class SensitiveRecognizer:
     # -- scanning -----------------------------------------------------------------------------
 
     def _scan(
-        self, text: str, low: str, langs: set[str] | None
+        self, text: str, low: str, langs: set[str] | None, scanned: list[Hit]
     ) -> tuple[list[_Hit], list[tuple[int, str, str]], list[tuple[int, int]], list[Finding]]:
         n = len(low)
         hits: list[_Hit] = []
         cues: list[tuple[int, str, str]] = []
         guards: list[tuple[int, int]] = []
         numbers: list[Finding] = []
-        for start, end, index in self._lex.scanner.scan(low):
+        for start, end, index in scanned:
             for item in self._lex.items[index]:
                 if isinstance(item, str):
                     numbers.extend(self._insurance_card(low, end))
