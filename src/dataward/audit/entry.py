@@ -26,6 +26,7 @@ __all__ = [
     "OUTCOMES",
     "AuditEntry",
     "Decision",
+    "EntryBuilder",
     "Scrubber",
     "build_entry",
     "canonical_bytes",
@@ -51,6 +52,8 @@ OPERATIONAL_ACTIONS: frozenset[str] = frozenset(
         "checkpoint",
         "prune",
         "key_rotate",
+        "key_create",
+        "key_revoke",
         "policy_load",
         "backup",
         "restore",
@@ -167,9 +170,13 @@ class AuditEntry:
         return out
 
 
+_canonical_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
 def canonical_bytes(body: Mapping[str, Any]) -> bytes:
     """Sorted keys, no whitespace, ASCII: identical bytes on every platform."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+    # the encoder json.dumps(body, sort_keys=True, separators=(",", ":")) builds, made once
+    return _canonical_encode(body).encode("ascii")
 
 
 def format_time(value: datetime) -> str:
@@ -245,62 +252,144 @@ def build_entry(
     now: datetime | None = None,
 ) -> AuditEntry:
     """Validate ``fields`` into an :class:`AuditEntry` (hashes left empty) or refuse it."""
-    if not isinstance(fields, Mapping):
-        raise AuditSchemaError("audit entry refused: entry fields must be a mapping")
-    unknown = [k for k in fields if k not in ENTRY_FIELDS]
-    if unknown:
-        shown = [k for k in unknown if isinstance(k, str) and _NAME.fullmatch(k)]
-        raise AuditSchemaError(
-            f"audit entry refused: unknown field(s) {sorted(shown) or '(unnamed)'}; "
-            f"allowed fields are {sorted(ENTRY_FIELDS)}"
-        )
-    tax = taxonomy or default_taxonomy()
-    action = fields.get("action")
-    if isinstance(action, Action):
-        action = action.value
-    if not isinstance(action, str) or action not in ACTIONS:
-        raise _refuse("action", f"must be one of {sorted(ACTIONS)}")
-    categories = _names(fields.get("categories"), "categories")
-    for name in categories:
-        try:
-            tax.get(name)
-        except UnknownCategoryError:
-            raise _refuse("categories", "holds a name that is not a taxonomy category") from None
-    derived = {tax.class_of(c).value for c in categories}
-    given = _names(fields.get("classes"), "classes")
-    known = {c.value for c in DataClass}
-    if not set(given) <= known:
-        raise _refuse("classes", f"must hold class names {sorted(known)}")
-    classes = tuple(sorted(derived | set(given)))
-    outcome = fields.get("outcome", "ok")
-    if outcome not in OUTCOMES:
-        raise _refuse("outcome", f"must be one of {sorted(OUTCOMES)}")
-    when = fields.get("time")
-    if when is None:
-        when = now or datetime.now(UTC)
-    if not isinstance(when, datetime):
-        raise _refuse("time", "must be a timezone-aware datetime")
-    entry = AuditEntry(
-        seq=seq,
-        time=format_time(when),
-        actor_id=_ident(fields, "actor_id") or "",
-        actor_role=_ident(fields, "actor_role") or "",
-        action=action,
-        subject_ref=_ident(fields, "subject_ref"),
-        categories=categories,
-        classes=classes,
-        decision=_decision(fields),
-        purpose=_ident(fields, "purpose"),
-        recipient=_ident(fields, "recipient"),
-        outcome=str(outcome),
-        request_id=_ident(fields, "request_id"),
-    )
-    if scrubber is not None:
-        found = sorted({str(c) for c in scrubber(entry.body())})
-        if found:
-            safe = [c for c in found if c in tax]
-            raise AuditSchemaError(
-                "audit entry refused: it carries personal data "
-                f"({', '.join(safe) or 'unclassified'}); log an opaque reference instead"
+    return EntryBuilder(taxonomy=taxonomy, scrubber=scrubber, now=now).build(fields, seq=seq)
+
+
+class EntryBuilder:
+    """:func:`build_entry` for many entries: the same checks in the same order, with the pure
+    ones (an identifier's pattern, a category list, a decision, the time text) remembered, so a
+    batch whose entries differ in one field pays for the others once."""
+
+    __slots__ = ("_cats", "_decisions", "_idents", "_now", "_now_text", "scrubber", "taxonomy")
+
+    def __init__(
+        self,
+        *,
+        taxonomy: Taxonomy | None = None,
+        scrubber: Scrubber | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.scrubber = scrubber
+        self._now = now
+        self._now_text: str | None = None
+        self._idents: set[tuple[str, str]] = set()
+        self._cats: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[str]]] = {}
+        self._decisions: dict[tuple[bool, str | None, str | None], Decision] = {}
+
+    def _ident(self, fields: Mapping[str, Any], name: str) -> str | None:
+        value = fields.get(name)
+        if type(value) is str and (name, value) in self._idents:
+            return value
+        checked = _ident(fields, name)
+        if checked is not None:
+            self._idents.add((name, checked))
+        return checked
+
+    def _categories(self, value: Any, tax: Taxonomy) -> tuple[tuple[str, ...], frozenset[str]]:
+        key = tuple(value) if type(value) in (list, tuple) else None
+        if key is not None and all(type(v) is str for v in key):
+            hit = self._cats.get(key)
+            if hit is not None:
+                return hit
+        else:
+            key = None
+        categories = _names(value, "categories")
+        for name in categories:
+            try:
+                tax.get(name)
+            except UnknownCategoryError:
+                raise _refuse(
+                    "categories", "holds a name that is not a taxonomy category"
+                ) from None
+        out = categories, frozenset(tax.class_of(c).value for c in categories)
+        if key is not None:
+            self._cats[key] = out
+        return out
+
+    def _decision(self, fields: Mapping[str, Any]) -> Decision | None:
+        if fields.get("decision") is None:
+            allowed, rule, version = (
+                fields.get(k) for k in ("allowed", "rule_id", "policy_version")
             )
-    return entry
+            if (
+                type(allowed) is bool
+                and (rule is None or type(rule) is str)
+                and (version is None or type(version) is str)
+            ):
+                key = (allowed, rule, version)
+                hit = self._decisions.get(key)
+                if hit is None:
+                    hit = _decision(fields)
+                    if hit is not None:
+                        self._decisions[key] = hit
+                return hit
+        return _decision(fields)
+
+    def _time(self, fields: Mapping[str, Any]) -> str:
+        when = fields.get("time")
+        if when is None:
+            if self._now is None:
+                when = datetime.now(UTC)
+            else:
+                if self._now_text is None:
+                    self._now_text = format_time(self._now)
+                return self._now_text
+        if not isinstance(when, datetime):
+            raise _refuse("time", "must be a timezone-aware datetime")
+        return format_time(when)
+
+    def build(self, fields: Mapping[str, Any], *, seq: int) -> AuditEntry:
+        """Validate ``fields`` into an :class:`AuditEntry` (hashes left empty) or refuse it."""
+        if not isinstance(fields, Mapping):
+            raise AuditSchemaError("audit entry refused: entry fields must be a mapping")
+        unknown = [k for k in fields if k not in ENTRY_FIELDS]
+        if unknown:
+            shown = [k for k in unknown if isinstance(k, str) and _NAME.fullmatch(k)]
+            raise AuditSchemaError(
+                f"audit entry refused: unknown field(s) {sorted(shown) or '(unnamed)'}; "
+                f"allowed fields are {sorted(ENTRY_FIELDS)}"
+            )
+        tax = self.taxonomy or default_taxonomy()
+        action = fields.get("action")
+        if isinstance(action, Action):
+            action = action.value
+        if not isinstance(action, str) or action not in ACTIONS:
+            raise _refuse("action", f"must be one of {sorted(ACTIONS)}")
+        categories, derived = self._categories(fields.get("categories"), tax)
+        given = fields.get("classes")
+        if given is None:
+            classes = tuple(sorted(derived))
+        else:
+            names = _names(given, "classes")
+            known = {c.value for c in DataClass}
+            if not set(names) <= known:
+                raise _refuse("classes", f"must hold class names {sorted(known)}")
+            classes = tuple(sorted(derived | set(names)))
+        outcome = fields.get("outcome", "ok")
+        if outcome not in OUTCOMES:
+            raise _refuse("outcome", f"must be one of {sorted(OUTCOMES)}")
+        entry = AuditEntry(
+            seq=seq,
+            time=self._time(fields),
+            actor_id=self._ident(fields, "actor_id") or "",
+            actor_role=self._ident(fields, "actor_role") or "",
+            action=action,
+            subject_ref=self._ident(fields, "subject_ref"),
+            categories=categories,
+            classes=classes,
+            decision=self._decision(fields),
+            purpose=self._ident(fields, "purpose"),
+            recipient=self._ident(fields, "recipient"),
+            outcome=str(outcome),
+            request_id=self._ident(fields, "request_id"),
+        )
+        if self.scrubber is not None:
+            found = sorted({str(c) for c in self.scrubber(entry.body())})
+            if found:
+                safe = [c for c in found if c in tax]
+                raise AuditSchemaError(
+                    "audit entry refused: it carries personal data "
+                    f"({', '.join(safe) or 'unclassified'}); log an opaque reference instead"
+                )
+        return entry

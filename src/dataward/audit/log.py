@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dataward.audit.checkpoint import Checkpoint, sign_checkpoint
-from dataward.audit.entry import AuditEntry, Scrubber, build_entry, canonical_bytes, format_time
+from dataward.audit.entry import AuditEntry, EntryBuilder, Scrubber, canonical_bytes, format_time
 from dataward.audit.keys import key_id, public_bytes
 from dataward.audit.merkle import (
     ConsistencyProof,
@@ -104,11 +104,10 @@ class AuditLog:
         self, items: Iterable[Mapping[str, Any]], *, conn: Connection | None = None
     ) -> list[AuditEntry]:
         """Append several entries in one transaction (all or none)."""
-        now = datetime.now(UTC)
-        drafts = [
-            build_entry(f, seq=0, taxonomy=self.taxonomy, scrubber=self.scrubber, now=now)
-            for f in items
-        ]
+        builder = EntryBuilder(
+            taxonomy=self.taxonomy, scrubber=self.scrubber, now=datetime.now(UTC)
+        )
+        drafts = [builder.build(f, seq=0) for f in items]
         if not drafts:
             return []
         try:
@@ -140,14 +139,14 @@ class AuditLog:
                 },
             ).rowcount
             if claimed == 1:
-                conn.execute(_INSERT, rows)
+                _insert_rows(conn, rows)
                 self._head = new_head
                 return out
         head = conn.execute(_LOCK_HEAD).one_or_none()
         if head is None:
             raise AuditError("the audit head row is missing; run `dataward db upgrade`")
         rows, out, new_head = _chain(drafts, int(head[0]), bytes(head[1]))
-        conn.execute(_INSERT, rows)
+        _insert_rows(conn, rows)
         conn.execute(_MOVE_HEAD, {"new_seq": new_head[0], "new_hash": new_head[1]})
         # if the caller rolls back, the cached head no longer matches and the next append
         # simply takes the locked path
@@ -401,6 +400,39 @@ class AuditLog:
                 cursor.close()
 
 
+_COLUMNS = tuple(c.key for c in T.columns)
+_as_tuple = itemgetter(*_COLUMNS)
+_Insert = tuple[str, bool, tuple[tuple[str, Callable[[Any], Any]], ...]]
+_inserts: dict[tuple[str, str, str], _Insert] = {}
+
+
+def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """``conn.execute(_INSERT, rows)`` with the same SQL and type processing, minus SQLAlchemy's
+    per-row parameter building: the INSERT is compiled once per dialect and the rows go to the
+    driver's ``executemany``."""
+    d = conn.dialect
+    key = (d.name, d.driver, d.paramstyle)
+    plan = _inserts.get(key)
+    if plan is None:
+        compiled = _INSERT.compile(dialect=d, column_keys=list(_COLUMNS))
+        if compiled.positional and tuple(compiled.positiontup or ()) != _COLUMNS:
+            raise AuditError("unexpected parameter order in the audit INSERT")  # pragma: no cover
+        found: list[tuple[str, Callable[[Any], Any]]] = []
+        for name in _COLUMNS:
+            proc = T.c[name].type.dialect_impl(d).bind_processor(d)
+            if proc is not None:
+                found.append((name, proc))
+        plan = _inserts[key] = (compiled.string, compiled.positional, tuple(found))
+    sql, positional, procs = plan
+    params: list[Any] = []
+    for row in rows:
+        if procs:  # the rows are this module's own (from _chain): processed in place
+            for name, fn in procs:
+                row[name] = fn(row[name])
+        params.append(_as_tuple(row) if positional else row)
+    conn.exec_driver_sql(sql, params)
+
+
 def _chain(
     drafts: Sequence[AuditEntry], seq: int, prev: bytes
 ) -> tuple[list[dict[str, Any]], list[AuditEntry], tuple[int, bytes]]:
@@ -414,7 +446,11 @@ def _chain(
         body["seq"] = seq
         canon = canonical_bytes(body)
         h = sha(prev + canon).digest()
-        entry = replace(draft, seq=seq, prev_hash=prev, entry_hash=h)
+        entry = AuditEntry(  # dataclasses.replace, without its per-call field introspection
+            seq, draft.time, draft.actor_id, draft.actor_role, draft.action, draft.subject_ref,
+            draft.categories, draft.classes, draft.decision, draft.purpose, draft.recipient,
+            draft.outcome, draft.request_id, prev, h,
+        )  # fmt: skip
         rows.append(entry_to_row(entry, sha(b"\x00" + canon).digest()))
         out.append(entry)
         prev = h

@@ -47,9 +47,11 @@ def _email(value: str, _region: str) -> str:
     local, sep, domain = v.rpartition("@")
     if not sep or not local or not domain:
         raise InputError("an e-mail address needs a local part, '@' and a domain")
-    # An undecodable IDN keeps its lower-cased Unicode form: still deterministic.
-    with contextlib.suppress(UnicodeError):
-        domain = domain.encode("idna").decode("ascii")
+    # An undecodable IDN keeps its lower-cased Unicode form: still deterministic. The IDNA
+    # codec returns an ASCII domain unchanged (or fails, which also keeps it): skip it there.
+    if not domain.isascii():
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
     return f"{local}@{domain}"
 
 
@@ -88,17 +90,19 @@ def normalise(kind: IndexKind | str, value: str, *, region: str = "CH") -> str:
 class BlindIndexer:
     """Computes blind-index tokens with a dedicated secret key (at least 32 bytes)."""
 
-    __slots__ = ("_key", "_region")
+    __slots__ = ("_key", "_mac", "_region")
 
     def __init__(self, key: bytes, *, region: str = "CH") -> None:
         if len(key) < 32:
             raise InputError("a blind-index key needs at least 32 bytes")
         self._key = bytes(key)
+        self._mac = hmac.new(self._key, digestmod=hashlib.sha256)  # keyed once, copied per token
         self._region = region
 
     def token(self, kind: IndexKind | str, value: str) -> bytes:
         """HMAC-SHA256(key, kind || 0x00 || normalise(value)): 32 bytes."""
-        k = IndexKind(kind)
-        canonical = normalise(k, value, region=self._region)
-        msg = k.value.encode("ascii") + b"\x00" + canonical.encode("utf-8")
-        return hmac.new(self._key, msg, hashlib.sha256).digest()
+        k = kind if type(kind) is IndexKind else IndexKind(kind)
+        canonical = _NORMALISERS[k](value, self._region)
+        mac = self._mac.copy()
+        mac.update(k.value.encode("ascii") + b"\x00" + canonical.encode("utf-8"))
+        return mac.digest()

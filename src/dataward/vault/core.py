@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -330,6 +330,29 @@ class _Prepared:
     archive_due: datetime | None = None
     destroy_due: datetime | None = None
     token: tuple[IndexKind, bytes] | None = dataclasses.field(default=None, repr=False)
+    audit: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What writing one category means for one (actor, purpose, action): the decisions, the
+    protection, the dues and the audit entry's fields but the subject (the same for every value
+    of that category in a batch)."""
+
+    decisions: tuple[Decision, ...]
+    hashed: bool
+    archive_due: datetime | None
+    destroy_due: datetime | None
+    audit: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class _Memo:
+    """A write batch's shared state: its time and the plans computed so far, by
+    (category, action, must_exist, actor, purpose)."""
+
+    when: datetime
+    plans: dict[tuple[str, str, bool, Actor, str], _Plan] = dataclasses.field(default_factory=dict)
 
 
 def _live(subject_id: str) -> Exists:

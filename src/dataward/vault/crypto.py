@@ -26,6 +26,7 @@ __all__ = [
     "NONCE_BYTES",
     "CiphertextError",
     "Sealed",
+    "Sealer",
     "field_aad",
     "new_data_key",
     "open_value",
@@ -38,6 +39,9 @@ KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit GCM nonce, random per encryption
 _FIELD_DOMAIN = b"dataward/field/v1"
 _WRAP_DOMAIN = b"dataward/dek-wrap/v1"
+_FIELD_PREFIX = struct.pack(">I", len(_FIELD_DOMAIN)) + _FIELD_DOMAIN
+_u32 = struct.Struct(">I").pack
+_u64_part = struct.Struct(">IQ").pack  # the length (8) and the version, in one call
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +64,11 @@ def _encode(*parts: bytes) -> bytes:
 
 def field_aad(subject_id: str, field: str, version: int) -> bytes:
     """The associated data that binds a field ciphertext to its row."""
-    return _encode(
-        _FIELD_DOMAIN, subject_id.encode("utf-8"), field.encode("utf-8"), struct.pack(">Q", version)
-    )
+    # Byte for byte _encode(_FIELD_DOMAIN, subject, field, version), without the generic loop.
+    sid = subject_id.encode("utf-8")
+    fld = field.encode("utf-8")
+    parts = (_FIELD_PREFIX, _u32(len(sid)), sid, _u32(len(fld)), fld, _u64_part(8, version))
+    return b"".join(parts)
 
 
 def _check_key(key: bytes, what: str) -> None:
@@ -70,14 +76,28 @@ def _check_key(key: bytes, what: str) -> None:
         raise KeyStoreError(f"{what} must be {KEY_BYTES} bytes (AES-256), got {len(key)}")
 
 
+class Sealer:
+    """Seals many values under one data key with one AES-GCM context (a write batch builds one
+    per subject instead of one per value). Each value still gets its own random nonce."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, dek: bytes) -> None:
+        _check_key(dek, "a data key")
+        self._aead = AESGCM(dek)
+
+    def seal(self, plaintext: bytes, *, subject_id: str, field: str, version: int) -> Sealed:
+        """Encrypt ``plaintext`` for ``(subject_id, field, version)``."""
+        nonce = os.urandom(NONCE_BYTES)
+        ct = self._aead.encrypt(nonce, plaintext, field_aad(subject_id, field, version))
+        return Sealed(nonce=nonce, ciphertext=ct)
+
+
 def seal_value(
     dek: bytes, plaintext: bytes, *, subject_id: str, field: str, version: int
 ) -> Sealed:
     """Encrypt ``plaintext`` for ``(subject_id, field, version)`` under ``dek``."""
-    _check_key(dek, "a data key")
-    nonce = os.urandom(NONCE_BYTES)
-    ct = AESGCM(dek).encrypt(nonce, plaintext, field_aad(subject_id, field, version))
-    return Sealed(nonce=nonce, ciphertext=ct)
+    return Sealer(dek).seal(plaintext, subject_id=subject_id, field=field, version=version)
 
 
 def open_value(dek: bytes, sealed: Sealed, *, subject_id: str, field: str, version: int) -> bytes:

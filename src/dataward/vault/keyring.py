@@ -135,7 +135,12 @@ class KeyRing:
         fresh = {sid: new_data_key() for sid in wanted if sid not in out}
         if fresh:
             now = _utcnow()
-            wrapped = {sid: self.keystore.wrap(k, subject_id=sid) for sid, k in fresh.items()}
+            wrap_many = getattr(self.keystore, "wrap_many", None)  # optional, see _LocalKeys
+            wrapped: dict[str, WrappedKey] = (
+                wrap_many(fresh)
+                if callable(wrap_many)
+                else {sid: self.keystore.wrap(k, subject_id=sid) for sid, k in fresh.items()}
+            )
             try:
                 with self.engine.begin() as conn:
                     conn.execute(

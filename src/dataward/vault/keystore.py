@@ -15,7 +15,7 @@ Built in:
 * :class:`EnvKeyStore` — the KEK from ``DATAWARD_VAULT_KEK`` (base64 of 32 bytes), older KEKs from
   ``DATAWARD_VAULT_KEK_PREVIOUS`` (comma-separated) and the index key from
   ``DATAWARD_VAULT_INDEX_KEY``. It cannot create keys: to rotate, set a new ``DATAWARD_VAULT_KEK``,
-  move the old value to ``DATAWARD_VAULT_KEK_PREVIOUS`` and run ``dataward keys rotate``.
+  move the old value to ``DATAWARD_VAULT_KEK_PREVIOUS`` and run ``dataward vault rotate-keys``.
 
 :func:`keystore_from_settings` picks one: ``DATAWARD_VAULT_KEYSTORE`` (``file`` or ``env``),
 else ``env`` when ``DATAWARD_VAULT_KEK`` is set, else ``file``.
@@ -128,6 +128,16 @@ class _LocalKeys(abc.ABC):
         kid = self.current_kek_id()
         blob = wrap_data_key(self._kek(kid), dek, kek_id=kid, subject_id=subject_id)
         return WrappedKey(kek_id=kid, blob=blob)
+
+    def wrap_many(self, deks: Mapping[str, bytes]) -> dict[str, WrappedKey]:
+        """:meth:`wrap` for many subjects (``subject_id -> dek``), looking up the current KEK
+        once (the file store lists its directory for that)."""
+        kid = self.current_kek_id()
+        kek = self._kek(kid)
+        return {
+            sid: WrappedKey(kid, wrap_data_key(kek, dek, kek_id=kid, subject_id=sid))
+            for sid, dek in deks.items()
+        }
 
     def unwrap(self, wrapped: WrappedKey, *, subject_id: str) -> bytes:
         kek = self._kek(wrapped.kek_id)

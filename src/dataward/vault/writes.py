@@ -12,10 +12,20 @@ from dataward.errors import (
     NotFoundError,
 )
 from dataward.policy.model import Obligation
-from dataward.taxonomy import Action
+from dataward.taxonomy import Action, Category
 from dataward.vault.blind_index import IndexKind
-from dataward.vault.core import VaultCore, _dues, _live, _naive, _Prepared, delete_subject
-from dataward.vault.crypto import seal_value
+from dataward.vault.bulk import BulkInsert
+from dataward.vault.core import (
+    VaultCore,
+    _dues,
+    _live,
+    _Memo,
+    _naive,
+    _Plan,
+    _Prepared,
+    delete_subject,
+)
+from dataward.vault.crypto import Sealer
 from dataward.vault.model import (
     Actor,
     FieldInfo,
@@ -26,6 +36,13 @@ from dataward.vault.model import (
 from dataward.vault.schema import blind_index, subjects, values
 
 __all__ = ["VaultWrites"]
+
+_INSERT_VALUES = BulkInsert(
+    values,
+    ("subject_id", "field", "category", "data_class", "protection", "nonce", "ciphertext",
+     "version", "state", "purpose", "policy_version", "stored_at", "archive_due", "destroy_due"),
+)  # fmt: skip
+_INSERT_INDEX = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"))
 
 
 class VaultWrites(VaultCore):
@@ -75,20 +92,15 @@ class VaultWrites(VaultCore):
     ) -> list[FieldInfo]:
         """Store ``(subject_id, field, value, category)`` items in ONE transaction, one audit
         entry each. All or nothing: a refused or denied item (audited) stores none of them."""
+        # Every value is still checked, classified (detector) and refused on its own; what is
+        # the same for the whole batch (decisions, obligations, dues, the audit template per
+        # category; the time; one AES-GCM context per subject) is computed once.
+        memo = _Memo(_naive(now))
         prepared = [
-            self._prepare(
-                sid,
-                fld,
-                val,
-                category=cat,
-                purpose=purpose,
-                actor=actor,
-                now=now,
-                action="store",
-                must_exist=False,
-            )
+            self._prepare(sid, fld, val, category=cat, purpose=purpose, actor=actor, now=now,
+                          action="store", must_exist=False, memo=memo)
             for sid, fld, val, cat in items
-        ]
+        ]  # fmt: skip
         deks = self.keyring.get_or_create_many([p.subject_id for p in prepared])
         with self.engine.begin() as conn:
             infos = self._apply_many(conn, prepared, deks)
@@ -130,13 +142,14 @@ class VaultWrites(VaultCore):
         now: datetime | None,
         action: str,
         must_exist: bool,
+        memo: _Memo | None = None,
     ) -> _Prepared:
         """Validate, classify, decide, protect: everything before the transaction."""
         check_id(subject_id, "a subject id")
         check_field(field)
         check_name(purpose, "a purpose")
-        self._check_value(value, field)
-        when = _naive(now)
+        raw = self._check_value(value, field)
+        when = _naive(now) if memo is None else memo.when
         if must_exist and category is None:
             existing = self._row(subject_id, field)
             if existing is None:
@@ -150,6 +163,31 @@ class VaultWrites(VaultCore):
             subject_id=subject_id, field=field, value=value, category=category, actor=actor,
             purpose=purpose, action=action,
         )  # fmt: skip
+        key = (cat.name, action, must_exist, actor, purpose)
+        plan = None if memo is None else memo.plans.get(key)
+        if plan is None:
+            plan = self._plan(cat, subject_id, purpose, actor, action, must_exist, when)
+            if memo is not None:
+                memo.plans[key] = plan
+        return _Prepared(
+            subject_id=subject_id, field=field, category=cat, purpose=purpose, actor=actor,
+            action=action, must_exist=must_exist, when=when, decisions=plan.decisions,
+            plain=self.hasher.hash(value).encode("utf-8", "surrogatepass") if plan.hashed else raw,
+            hashed=plan.hashed, archive_due=plan.archive_due, destroy_due=plan.destroy_due,
+            token=self._index_token(cat.name, value, field), audit=plan.audit,
+        )  # fmt: skip
+
+    def _plan(
+        self,
+        cat: Category,
+        subject_id: str,
+        purpose: str,
+        actor: Actor,
+        action: str,
+        must_exist: bool,
+        when: datetime,
+    ) -> _Plan:
+        """Decide (create, store) for a category; a denial is audited and raised."""
         # A new value is created and stored; a rectification only stores (the DPM's job).
         acts = (Action.STORE,) if must_exist else (Action.CREATE, Action.STORE)
         decisions = tuple(self._decide(a, cat.name, actor, purpose) for a in acts)
@@ -162,22 +200,24 @@ class VaultWrites(VaultCore):
             act = acts[decisions.index(denied)]
             raise self._deny(denied, action=act, category=cat.name, actor=actor, purpose=purpose)
         obligations = frozenset().union(*(d.obligations for d in decisions))
-        hashed = cat.name == "secret.password" or Obligation.HASH in obligations
         retention = next((d.retention for d in reversed(decisions) if d.retention), None)
         archive_due, destroy_due = _dues(retention, when)
-        return _Prepared(
-            subject_id=subject_id, field=field, category=cat, purpose=purpose, actor=actor,
-            action=action, must_exist=must_exist, when=when, decisions=decisions,
-            plain=(self.hasher.hash(value) if hashed else value).encode("utf-8", "surrogatepass"),
-            hashed=hashed, archive_due=archive_due, destroy_due=destroy_due,
-            token=self._index_token(cat.name, value, field),
+        audit = self._entry_fields(
+            actor=actor, action=action, subject_id=None, categories=[cat.name],
+            decisions=decisions, purpose=purpose,
         )  # fmt: skip
+        return _Plan(
+            decisions=decisions,
+            hashed=cat.name == "secret.password" or Obligation.HASH in obligations,
+            archive_due=archive_due,
+            destroy_due=destroy_due,
+            audit=audit,
+        )
 
     def _entry(self, p: _Prepared) -> dict[str, Any]:
-        return self._entry_fields(
-            actor=p.actor, action=p.action, subject_id=p.subject_id,
-            categories=[p.category.name], decisions=p.decisions, purpose=p.purpose,
-        )  # fmt: skip
+        entry = dict(p.audit)
+        entry["subject_ref"] = p.subject_id
+        return entry
 
     def _apply_many(
         self, conn: Connection, batch: Sequence[_Prepared], deks: Mapping[str, bytes]
@@ -206,45 +246,44 @@ class VaultWrites(VaultCore):
                 )
             ):
                 versions[(r.subject_id, r.field)] = r.version
-        inserts: list[dict[str, Any]] = []
+        inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[tuple[str, str], dict[str, Any]]] = []
         tokens: dict[tuple[str, str], tuple[IndexKind, bytes] | None] = {}
         infos: list[FieldInfo] = []
+        sealers: dict[str, Sealer] = {}
         for p in batch:
             key = (p.subject_id, p.field)
             if p.must_exist and key not in versions:
                 raise NotFoundError(f"subject {p.subject_id!r} has no field {p.field!r}")
             version = versions.get(key, 0) + 1
-            sealed = seal_value(
-                deks[p.subject_id], p.plain, subject_id=p.subject_id, field=p.field,
-                version=version,
-            )  # fmt: skip
+            sealer = sealers.get(p.subject_id)
+            if sealer is None:
+                sealer = sealers[p.subject_id] = Sealer(deks[p.subject_id])
+            sealed = sealer.seal(p.plain, subject_id=p.subject_id, field=p.field, version=version)
             protection = "hashed" if p.hashed else "encrypted"
-            cols = {
-                "category": p.category.name,
-                "data_class": p.category.data_class.value,
-                "protection": protection,
-                "nonce": sealed.nonce,
-                "ciphertext": sealed.ciphertext,
-                "version": version,
-                "state": "active",
-                "purpose": p.purpose,
-                "policy_version": p.decisions[-1].policy_version or "unknown",
-                "stored_at": p.when,
-                "archive_due": p.archive_due,
-                "destroy_due": p.destroy_due,
-            }
+            category, data_class = p.category.name, p.category.data_class.value
+            policy_version = p.decisions[-1].policy_version or "unknown"
             if key in versions:
-                updates.append((key, cols))
+                updates.append((key, {
+                    "category": category, "data_class": data_class, "protection": protection,
+                    "nonce": sealed.nonce, "ciphertext": sealed.ciphertext, "version": version,
+                    "state": "active", "purpose": p.purpose, "policy_version": policy_version,
+                    "stored_at": p.when, "archive_due": p.archive_due,
+                    "destroy_due": p.destroy_due,
+                }))  # fmt: skip
             else:
-                inserts.append({"subject_id": p.subject_id, "field": p.field, **cols})
+                inserts.append((
+                    p.subject_id, p.field, category, data_class, protection, sealed.nonce,
+                    sealed.ciphertext, version, "active", p.purpose, policy_version, p.when,
+                    p.archive_due, p.destroy_due,
+                ))  # fmt: skip
             versions[key] = version
             tokens[key] = p.token
             infos.append(
                 FieldInfo(
                     field=p.field,
-                    category=p.category.name,
-                    data_class=p.category.data_class.value,
+                    category=category,
+                    data_class=data_class,
                     purpose=p.purpose,
                     state="active",
                     version=version,
@@ -254,8 +293,7 @@ class VaultWrites(VaultCore):
                     protection=protection,
                 )
             )
-        if inserts:
-            conn.execute(values.insert(), inserts)
+        _INSERT_VALUES.run(conn, inserts)
         for (sid, field), cols in updates:
             conn.execute(
                 update(values)
@@ -269,13 +307,14 @@ class VaultWrites(VaultCore):
                     tuple_(blind_index.c.subject_id, blind_index.c.field).in_(replaced)
                 )
             )
-        rows = [
-            {"kind": tok[0].value, "token": tok[1], "subject_id": key[0], "field": key[1]}
-            for key, tok in tokens.items()
-            if tok is not None
-        ]
-        if rows:
-            conn.execute(blind_index.insert(), rows)
+        _INSERT_INDEX.run(
+            conn,
+            [
+                (tok[0].value, tok[1], key[0], key[1])
+                for key, tok in tokens.items()
+                if tok is not None
+            ],
+        )
         return infos
 
     def archive(
