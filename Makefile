@@ -23,9 +23,9 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed-run
 
+# The service on 127.0.0.1:8000 with the reference card processor; prints an admin key.
 run: $(VENV)/.installed-run
-	mkdir -p $(HOME_DIR)
-	DATAWARD_HOME=$(HOME_DIR) $(BIN)/dataward policy show
+	$(BIN)/dataward --home $(HOME_DIR) up
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests bench

@@ -19,6 +19,7 @@ BENCHES = [
     ("audit_bench.py", []),
     ("vault_bench.py", []),
     ("cards_e2e.py", []),
+    ("http_bench.py", []),
 ]
 
 

@@ -27,9 +27,13 @@ ALLOWED: dict[str, set[str]] = {
     },
     # the reference processor stands for an outside system: it shares only validation and errors
     "processor_service": {"errors", "settings", "cards"},
-    "cli": {
+    "service": {
         "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
         "cards",
+    },
+    "cli": {
+        "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
+        "cards", "service",
     },
 }  # fmt: skip
 

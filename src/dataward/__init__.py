@@ -28,9 +28,11 @@ from dataward.db import create_engine_for
 from dataward.db import upgrade as upgrade_database
 from dataward.detect import Detector, Finding, Recognizer, classify_columns, detect_record, redact
 from dataward.errors import (
+    AccessDeniedError,
     AuditError,
     AuditIntegrityError,
     AuditSchemaError,
+    AuthenticationError,
     BinaryInputError,
     CardDataError,
     CardValidationError,
@@ -42,10 +44,13 @@ from dataward.errors import (
     InputError,
     KeyStoreError,
     NotFoundError,
+    PayloadTooLargeError,
     PolicyDeniedError,
     PolicyError,
     PolicyFileError,
     ProcessorError,
+    ProcessorUnavailableError,
+    RateLimitedError,
     StorageError,
     UnknownCategoryError,
 )
@@ -63,6 +68,10 @@ from dataward.policy import (
     load_policy,
     run_policy_tests,
 )
+from dataward.service.apikeys import ApiKey, ApiKeyStore
+from dataward.service.app import create_app
+from dataward.service.config import ServiceConfig, load_service_config
+from dataward.service.context import ServiceContext
 from dataward.settings import Settings, load_settings
 from dataward.taxonomy import Action, Category, DataClass, Taxonomy, class_of, default_taxonomy
 from dataward.vault import (
@@ -81,13 +90,17 @@ from dataward.vault import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDeniedError",
     "Action",
     "Actor",
+    "ApiKey",
+    "ApiKeyStore",
     "AuditEntry",
     "AuditError",
     "AuditIntegrityError",
     "AuditLog",
     "AuditSchemaError",
+    "AuthenticationError",
     "BinaryInputError",
     "CardDataError",
     "CardIntake",
@@ -119,6 +132,7 @@ __all__ = [
     "LintFinding",
     "NotFoundError",
     "Obligation",
+    "PayloadTooLargeError",
     "Policy",
     "PolicyDeniedError",
     "PolicyError",
@@ -126,9 +140,13 @@ __all__ = [
     "PolicyMetadata",
     "Processor",
     "ProcessorError",
+    "ProcessorUnavailableError",
+    "RateLimitedError",
     "Recognizer",
     "RedactingFilter",
     "Retention",
+    "ServiceConfig",
+    "ServiceContext",
     "Settings",
     "StorageError",
     "Taxonomy",
@@ -138,6 +156,7 @@ __all__ = [
     "__version__",
     "class_of",
     "classify_columns",
+    "create_app",
     "create_engine_for",
     "default_taxonomy",
     "detect_record",
@@ -146,6 +165,7 @@ __all__ = [
     "keystore_from_settings",
     "lint_policy",
     "load_policy",
+    "load_service_config",
     "load_settings",
     "processor_from_env",
     "processor_from_url",

@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AccessDeniedError",
     "AuditError",
     "AuditIntegrityError",
     "AuditSchemaError",
+    "AuthenticationError",
     "BinaryInputError",
     "CardDataError",
     "CardValidationError",
@@ -27,10 +29,13 @@ __all__ = [
     "InputError",
     "KeyStoreError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PolicyDeniedError",
     "PolicyError",
     "PolicyFileError",
     "ProcessorError",
+    "ProcessorUnavailableError",
+    "RateLimitedError",
     "StorageError",
     "UnknownCategoryError",
 ]
@@ -251,3 +256,52 @@ class ProcessorError(DatawardError):
     exit_code = 69  # EX_UNAVAILABLE
     http_status = 502
     code = "processor_error"
+
+
+class ProcessorUnavailableError(ProcessorError):
+    """No card processor is configured for this deployment: the card endpoints cannot work."""
+
+    http_status = 503
+    code = "processor_unavailable"
+
+
+# --- service ------------------------------------------------------------------------------------
+
+
+class AuthenticationError(DatawardError):
+    """No API key, a malformed one, an unknown one or a revoked one. Never echoes the key."""
+
+    exit_code = 77
+    http_status = 401
+    code = "unauthenticated"
+
+
+class AccessDeniedError(DatawardError):
+    """The caller's role may not call this endpoint (before any policy decision)."""
+
+    exit_code = 77
+    http_status = 403
+    code = "role_not_allowed"
+
+    def __init__(self, message: str, *, role: str | None = None) -> None:
+        super().__init__(message)
+        self.role = role
+
+
+class PayloadTooLargeError(InputError):
+    """A request body over the configured size limit. Nothing was read past the limit."""
+
+    http_status = 413
+    code = "payload_too_large"
+
+
+class RateLimitedError(DatawardError):
+    """Too many requests for one API key; retry after ``retry_after`` seconds."""
+
+    exit_code = 75  # EX_TEMPFAIL
+    http_status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

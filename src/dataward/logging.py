@@ -17,7 +17,11 @@ import traceback
 from dataward.detect.engine import Detector
 from dataward.detect.redact import Operator, redact
 
-__all__ = ["RedactingFilter"]
+__all__ = ["SAFE_RECORD", "RedactingFilter"]
+
+#: ``extra={SAFE_RECORD: True}`` marks a record built only from vocabulary and identifiers (an
+#: access line: method, route template, status, time, key id); the filter passes it unscanned.
+SAFE_RECORD = "dataward_safe"
 
 
 class RedactingFilter(logging.Filter):
@@ -43,6 +47,8 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not super().filter(record):
             return False
+        if getattr(record, SAFE_RECORD, False) is True and not record.exc_info:
+            return True
         try:
             message = record.getMessage()
         except Exception:

@@ -84,7 +84,7 @@ def test_cli_put_get_find_export_destroy_rotate_lifecycle(
     assert card.returncode != 0 and "4111" not in card.stderr + card.stdout
     found = run("vault", "find", "--email", "alice@example.com")
     assert found.returncode == 0 and found.stdout.split() == ["cust-1"]
-    rot = run("keys", "rotate")
+    rot = run("vault", "rotate-keys")
     assert rot.returncode == 0 and json.loads(rot.stdout)["rewrapped"] == 1
     exp = run("vault", "export", "cust-1")
     assert exp.returncode == 0

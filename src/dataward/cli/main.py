@@ -14,6 +14,7 @@ from dataward.cli import detect as detect_cli
 from dataward.cli import keys as keys_cli
 from dataward.cli import lifecycle as lifecycle_cli
 from dataward.cli import policy as policy_cli
+from dataward.cli import serve as serve_cli
 from dataward.cli import vault as vault_cli
 from dataward.cli.common import State, run_guarded
 from dataward.settings import load_settings
@@ -32,9 +33,13 @@ app.add_typer(audit_cli.app, name="audit", help="Verify, query, prove and export
 app.add_typer(db_cli.app, name="db", help="Create or migrate the database schema.")
 app.add_typer(vault_cli.app, name="vault", help="Store, read, find, export and destroy data.")
 app.add_typer(lifecycle_cli.app, name="lifecycle", help="Archive and destroy data on schedule.")
-app.add_typer(keys_cli.app, name="keys", help="Manage the vault's key-encryption keys.")
+app.add_typer(keys_cli.app, name="keys", help="Create, list and revoke API keys.")
 app.command("detect", help="Find personal data in text or JSON Lines.")(detect_cli.detect_command)
 app.command("redact", help="Write text with personal data redacted.")(detect_cli.redact_command)
+app.command("serve", help="Serve the HTTP API (production).")(serve_cli.serve_command)
+app.command("up", help="Run everything locally: vault, card processor, HTTP API.")(
+    serve_cli.up_command
+)
 
 
 @app.callback()

@@ -1,4 +1,4 @@
-"""`dataward vault`: put, get, find, export, destroy. Thin: the library does it."""
+"""`dataward vault`: put, get, find, export, destroy, rotate-keys. Thin: the library does it."""
 
 from __future__ import annotations
 
@@ -122,3 +122,15 @@ def destroy(
     with open_cli_vault(ctx) as v:
         cats = v.destroy(subject, purpose=purpose, actor=Actor(actor, role))
     _print(f"destroyed {subject} ({', '.join(cats) or 'no values'}); its data key is shredded")
+
+
+@app.command("rotate-keys")
+def rotate_keys(
+    ctx: typer.Context,
+    actor: ActorOpt = "cli",
+    role: Annotated[str, typer.Option("--role", help="The operator's role.")] = "admin",
+) -> None:
+    """Rotate the key-encryption key and re-wrap every subject's data key (data untouched)."""
+    with open_cli_vault(ctx) as v:
+        report = v.rotate_keys(actor=Actor(actor, role))
+    typer.echo(json.dumps(report, sort_keys=True))

@@ -1,0 +1,208 @@
+"""Run the service under uvicorn (uvloop, httptools): one process, or several workers.
+
+One worker serves the app object in this process. Several workers are spawned by uvicorn's
+supervisor; each rebuilds its :class:`~dataward.settings.Settings` and
+:class:`~dataward.service.config.ServiceConfig` from environment variables written by
+:func:`worker_environment` and builds the app with :func:`app_from_environment` (an import-string
+factory, as spawned processes need). The socket is bound here, once, so ``port=0`` works and the
+port actually bound can be written to a *port file* for whoever waits on the service.
+
+uvicorn's own access log is off: the app's middleware writes one redacted line per request.
+Every handler installed here carries the :class:`~dataward.logging.RedactingFilter`. SIGINT and
+SIGTERM stop the server gracefully: it stops accepting, lets running requests finish (at most
+:data:`GRACEFUL_SECONDS`), then runs the app's shutdown (which flushes pending audit entries).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
+
+from dataward.errors import ConfigurationError
+from dataward.service.app import create_app
+from dataward.service.config import ENV_PREFIX, ServiceConfig, load_service_config
+from dataward.service.context import ServiceContext
+from dataward.settings import Settings, load_settings
+
+__all__ = [
+    "APP_FACTORY",
+    "GRACEFUL_SECONDS",
+    "app_from_environment",
+    "bind_socket",
+    "log_config",
+    "serve",
+    "worker_environment",
+    "write_port_file",
+]
+
+#: The import string uvicorn's spawned workers call to build their app.
+APP_FACTORY: Final = "dataward.service.server:app_from_environment"
+#: How long running requests may take to finish once a stop is asked for.
+GRACEFUL_SECONDS: Final = 10
+_BACKLOG: Final = 2048
+_log = logging.getLogger("dataward.service")
+
+
+def log_config(level: str = "info") -> dict[str, Any]:
+    """A :func:`logging.config.dictConfig` for uvicorn and dataward: one stderr handler whose
+    records all pass through the :class:`~dataward.logging.RedactingFilter`."""
+    upper = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact": {"()": "dataward.logging.RedactingFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"}
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "plain",
+                "filters": ["redact"],
+            },
+            "null": {"class": "logging.NullHandler"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
+            "uvicorn.access": {"handlers": ["null"], "level": "CRITICAL", "propagate": False},
+            "dataward": {"handlers": ["stderr"], "level": upper, "propagate": False},
+        },
+    }
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``0`` picks a free port), inheritable by
+    workers. Raises :class:`ConfigurationError` when the address cannot be used."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --host or "
+            "--port, or stop what already listens there"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def write_port_file(path: Path, port: int) -> None:
+    """Write ``port`` to ``path`` atomically (readers never see a partial file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(str(port), encoding="ascii")
+    tmp.replace(path)
+
+
+def worker_environment(
+    settings: Settings, config: ServiceConfig, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The variables from which :func:`app_from_environment` rebuilds ``settings`` and
+    ``config`` exactly (on top of ``environ``, which carries e.g. the processor variables)."""
+    env = dict(os.environ if environ is None else environ)
+    env["DATAWARD_HOME"] = str(settings.home.expanduser().absolute())
+    if settings.database_url is not None:
+        env["DATAWARD_DATABASE_URL"] = settings.database_url.get_secret_value()
+    if settings.policy_path is not None:
+        env["DATAWARD_POLICY"] = str(settings.policy_path.expanduser().absolute())
+    for name, value in config.model_dump().items():
+        env[ENV_PREFIX + name.upper()] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one spawned worker, from the variables of :func:`worker_environment`."""
+    settings = load_settings()
+    return create_app(settings=settings, config=load_service_config(settings))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server that writes the bound port once the app has started and listens."""
+
+    def __init__(self, config: uvicorn.Config, port_file: Path | None) -> None:
+        super().__init__(config)
+        self._port_file = port_file
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and sockets:
+            port = sockets[0].getsockname()[1]
+            _log.info("dataward service listening on port %d", port)
+            if self._port_file is not None:
+                write_port_file(self._port_file, int(port))
+
+
+def _uvicorn_config(app: Any, config: ServiceConfig, *, factory: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        factory=factory,
+        workers=config.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=log_config(config.log_level),
+        log_level=config.log_level,
+        server_header=False,
+        backlog=_BACKLOG,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
+
+
+def serve(
+    settings: Settings,
+    config: ServiceConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    port_file: Path | None = None,
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM, then stop gracefully.
+
+    ``environ`` is the environment the app reads (processor variables, key store; default
+    ``os.environ``). ``sock`` is an already bound socket (see :func:`bind_socket`), else one is
+    bound on ``config.host:config.port``. ``port_file`` receives the port once the service
+    listens (with one worker, once the app has started too).
+    """
+    listener = sock or bind_socket(config.host, config.port)
+    try:
+        if config.workers == 1:
+            # Opened here, not in the app's lifespan: a configuration error is reported as
+            # such (and exits with its code) before anything is served.
+            context = ServiceContext.open(settings, config, environ)
+            try:
+                app = create_app(context)
+                server = _Server(_uvicorn_config(app, config, factory=False), port_file)
+                server.run(sockets=[listener])
+            finally:
+                context.close()
+            return
+        # Once here first: configuration errors are reported before any worker starts (not
+        # as a crash loop), and a fresh embedded database is migrated once, not by N racers.
+        ServiceContext.open(settings, config, environ).close()
+        # Spawned workers inherit os.environ: they rebuild everything from it.
+        os.environ.update(worker_environment(settings, config, environ))
+        uconfig = _uvicorn_config(APP_FACTORY, config, factory=True)
+        if port_file is not None:  # queued connections wait in the backlog for a worker
+            write_port_file(port_file, int(listener.getsockname()[1]))
+        supervisor: dict[str, Any] = {"sockets": [listener]}
+        if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn before 0.36
+            supervisor["target"] = uvicorn.Server(uconfig).run
+        Multiprocess(uconfig, **supervisor).run()
+    finally:
+        listener.close()
