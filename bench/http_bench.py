@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from dataward.policy import Policy, load_policy
-from dataward.taxonomy import DataClass
+from decision_mix import MixRow, Request, make_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -43,11 +43,10 @@ DATAWARD = Path(sys.executable).with_name("dataward")
 TARGET_RATE, TARGET_P99_MS = 3000.0, 50.0
 START_TIMEOUT = 300.0
 OPEN, BATCH = "/v1/decide (open loop)", "/v1/decide/batch"
-Request = tuple[str, str, str, str, str | None]  # action, category, role, purpose, recipient
 
 # (weight, actions, classes, role, purpose): which application asks what, and why. The role is
 # the API key's; the unknown role of bench/policy_bench.py's mix has no key, so it is left out.
-MIX: list[tuple[int, tuple[str, ...], tuple[str, ...], str, str]] = [
+MIX: list[MixRow] = [
     (30, ("use",), ("low", "medium"), "service", "contract"),
     (12, ("store", "create"), ("low", "medium"), "service", "contract"),
     (12, ("use",), ("low", "medium"), "support", "support"),
@@ -64,23 +63,6 @@ MIX: list[tuple[int, tuple[str, ...], tuple[str, ...], str, str]] = [
     (1, ("share",), ("low", "medium"), "sales", "sales"),
     (1, ("use", "share"), ("low",), "service", "marketing"),
 ]
-
-
-def make_requests(policy: Policy, n: int, seed: int) -> list[Request]:
-    """``n`` seeded requests of the mix (categories drawn from the policy's taxonomy)."""
-    rng = random.Random(seed)
-    by_class = {dc.value: [c.name for c in policy.taxonomy.in_class(dc)] for dc in DataClass}
-    weights = [m[0] for m in MIX]
-    out: list[Request] = []
-    for _ in range(n):
-        _, actions, classes, role, purpose = rng.choices(MIX, weights)[0]
-        action = rng.choice(actions)
-        category = rng.choice(by_class[rng.choice(classes)])
-        recipient = None
-        if action == "share":
-            recipient = "card-processor" if rng.random() < 0.9 else "ad-network"
-        out.append((action, category, role, purpose, recipient))
-    return out
 
 
 def in_process_rate(policy: Policy, reqs: Sequence[Request], repeat: int = 3) -> float:
@@ -440,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
 
     policy = load_policy()
     roles = sorted({m[3] for m in MIX if m[3] in policy.roles})
-    reqs = [q for q in make_requests(policy, 200_000, args.seed) if q[2] in roles]
+    reqs = [q for q in make_requests(policy, 200_000, args.seed, MIX) if q[2] in roles]
     expect = [
         policy.decide(action=a, category=c, role=r, purpose=p, recipient=x).allowed
         for a, c, r, p, x in reqs

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import random
 import re
 import sys
 import time
@@ -25,13 +24,13 @@ import cedarpy
 
 from dataward.policy import Policy, load_policy
 from dataward.taxonomy import DataClass
+from decision_mix import MixRow, Request, make_requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = Path(__file__).resolve().parent / "policy_peers"
-Request = tuple[str, str, str, str, str | None]
 
 # (weight, actions, classes, role, purpose): who typically asks what, and why.
-MIX: list[tuple[int, tuple[str, ...], tuple[str, ...], str, str]] = [
+MIX: list[MixRow] = [
     (30, ("use",), ("low", "medium"), "service", "contract"),
     (12, ("store", "create"), ("low", "medium"), "service", "contract"),
     (12, ("use",), ("low", "medium"), "support", "support"),
@@ -48,22 +47,6 @@ MIX: list[tuple[int, tuple[str, ...], tuple[str, ...], str, str]] = [
     (1, ("use",), ("low",), "intern", "support"),
     (1, ("share",), ("low", "medium"), "sales", "sales"),
 ]
-
-
-def make_requests(policy: Policy, n: int, seed: int) -> list[Request]:
-    rng = random.Random(seed)
-    by_class = {dc.value: [c.name for c in policy.taxonomy.in_class(dc)] for dc in DataClass}
-    weights = [m[0] for m in MIX]
-    out: list[Request] = []
-    for _ in range(n):
-        _, actions, classes, role, purpose = rng.choices(MIX, weights)[0]
-        action = rng.choice(actions)
-        cat = rng.choice(by_class[rng.choice(classes)])
-        rec = None
-        if action == "share":
-            rec = "card-processor" if rng.random() < 0.9 else "ad-network"
-        out.append((action, cat, role, purpose, rec))
-    return out
 
 
 # --- the engines ---------------------------------------------------------------------------------
@@ -194,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     n_dw, n_cedar, n_rego = (200_000, 2_000, 200) if args.quick else (1_000_000, 5_000, 500)
 
     policy = load_policy()
-    reqs = make_requests(policy, n_dw, args.seed)
+    reqs = make_requests(policy, n_dw, args.seed, MIX)
     engines = {"dataward": dataward_decide(policy), "cedarpy": cedar_single(policy)}
     has_batch = hasattr(cedarpy, "is_authorized_batch")
     if has_batch:
