@@ -211,15 +211,7 @@ class FieldValueOut(ResponseModel):
 
     @classmethod
     def of(cls, v: FieldValue) -> FieldValueOut:
-        return cls(
-            field=v.field,
-            category=v.category,
-            data_class=v.data_class,
-            value=v.value,
-            masked=v.masked,
-            protected=v.protected,
-            state=v.state,
-        )
+        return cls.model_validate(v, from_attributes=True)
 
 
 class UseResponse(ResponseModel):

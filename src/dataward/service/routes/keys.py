@@ -64,15 +64,7 @@ class ApiKeyOut(BaseModel):
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
-        return cls(
-            id=key.id,
-            role=key.role,
-            name=key.name,
-            created_at=key.created_at,
-            revoked_at=key.revoked_at,
-            created_by=key.created_by,
-            active=key.active,
-        )
+        return cls.model_validate(key, from_attributes=True)
 
 
 class CreatedKey(ApiKeyOut):
