@@ -340,3 +340,33 @@ def test_missing_field_is_audited_once_and_raises(vault: Vault, operation: str) 
     assert audit_count(vault) == before + 1
     entry = last_audit(vault)
     assert entry["action"] == operation and entry["outcome"] == "error"
+
+
+def test_list_fields_is_audited_with_its_purpose_and_never_shows_a_value(vault: Vault) -> None:
+    vault.store(
+        "c-lf", "email", "lf@example.com", category="contact.email",
+        purpose="contract", actor=SERVICE,
+    )  # fmt: skip
+    n0 = audit_count(vault)
+    infos = vault.list_fields("c-lf", purpose="support", actor=SUPPORT)
+    assert [(i.field, i.category) for i in infos] == [("email", "contact.email")]
+    entry = last_audit(vault)
+    assert audit_count(vault) == n0 + 1
+    assert (entry["action"], entry["purpose"], entry["outcome"]) == ("access", "support", "ok")
+    assert "contact.email" in str(entry["categories"])
+    assert "lf@example.com" not in repr(entry) and "lf@example.com" not in repr(infos)
+
+
+def test_list_fields_refuses_an_unknown_purpose_before_auditing(vault: Vault) -> None:
+    n0 = audit_count(vault)
+    with pytest.raises(InputError, match="not a purpose of the policy"):
+        vault.list_fields("c-lf", purpose="marketing", actor=SUPPORT)
+    assert audit_count(vault) == n0
+
+
+def test_list_fields_of_an_unknown_subject_is_audited_as_an_error(vault: Vault) -> None:
+    n0 = audit_count(vault)
+    with pytest.raises(NotFoundError):
+        vault.list_fields("nobody-here", purpose="support", actor=SUPPORT)
+    assert audit_count(vault) == n0 + 1
+    assert last_audit(vault)["outcome"] == "error"

@@ -112,6 +112,9 @@ class DecisionMaker(Protocol):
     @property
     def taxonomy(self) -> Taxonomy: ...
 
+    @property
+    def purposes(self) -> Mapping[str, str]: ...
+
     def decide(
         self,
         *,

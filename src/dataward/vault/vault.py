@@ -375,3 +375,20 @@ class Vault(VaultWrites):
         with read_connection(self.engine) as conn:
             rows = self._rows(conn, subject_id, None)
         return [_info(r) for r in rows]
+
+    def list_fields(self, subject_id: str, *, purpose: str, actor: Actor) -> list[FieldInfo]:
+        """What is held about a subject, without values, for a declared purpose of the policy;
+        audited as ``access`` (who looked, and why). Raises NotFoundError for an unknown one."""
+        check_id(subject_id, "a subject id")
+        check_name(purpose, "a purpose")
+        if purpose not in self.policy.purposes:
+            raise InputError(f"purpose {purpose!r} is not a purpose of the policy")
+        infos = self.fields_of(subject_id)
+        self._audit_alone(
+            actor=actor, action="access", subject_id=subject_id,
+            categories=[i.category for i in infos], purpose=purpose,
+            outcome="ok" if infos else "error",
+        )  # fmt: skip
+        if not infos:
+            raise NotFoundError(f"subject {subject_id!r} is not in the vault")
+        return infos

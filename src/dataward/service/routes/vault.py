@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from dataward.errors import InputError, NotFoundError
 from dataward.service.context import ServiceContext
 from dataward.service.deps import Caller, get_context, requires
 from dataward.service.models.common import FIELD_PATTERN, ID_PATTERN, NAME_PATTERN
@@ -112,23 +111,7 @@ def list_fields(
     caller: Caller = _READ,
     ctx: ServiceContext = _CTX,
 ) -> FieldsResponse:
-    if purpose not in ctx.policy.purposes:
-        raise InputError(f"purpose {purpose!r} is not a purpose of the policy")
-    infos = ctx.vault.fields_of(subject_id)
-    # The library lists without auditing; the service records who looked, and why.
-    ctx.audit.append(
-        {
-            "actor_id": caller.key_id,
-            "actor_role": caller.role,
-            "action": "access",
-            "subject_ref": subject_id,
-            "categories": sorted({i.category for i in infos}),
-            "purpose": purpose,
-            "outcome": "ok" if infos else "error",
-        }
-    )
-    if not infos:
-        raise NotFoundError(f"subject {subject_id!r} is not in the vault")
+    infos = ctx.vault.list_fields(subject_id, purpose=purpose, actor=caller.actor)
     return FieldsResponse(
         subject_id=subject_id,
         fields=[FieldInfoOut.of(i, _retention(ctx, i.category)) for i in infos],
