@@ -263,6 +263,14 @@ def _ms_per_request(r: dict[str, Any]) -> float:
     return 1000 * r["cpu"]["server_cpu_s"] / max(r["responses"], 1)
 
 
+def _split(r: dict[str, Any]) -> str:
+    """Connections and CPU seconds per server process (those holding connections)."""
+    procs = [p for p in r.get("processes", ()) if p["connections"] or p["cpu_s"] > 0.05]
+    return "per process (connections, CPU s): " + ", ".join(
+        f"{p['connections']} / {p['cpu_s']:.2f}" for p in procs
+    )
+
+
 def _row(name: str, workers: int, r: dict[str, Any], in_process: float) -> str:
     lat, cpu = r["latency_ms"], r["cpu"]
     errs = r["error_count"]
@@ -272,6 +280,14 @@ def _row(name: str, workers: int, r: dict[str, Any], in_process: float) -> str:
         f"{lat['max']:.1f} | {errs} | {cpu['server_cores']:.2f} | {_ms_per_request(r):.3f} | "
         f"{cpu['generator_cores']:.2f} | {r['decisions_per_s'] / in_process:.4f} |"
     )
+
+
+def label_of(name: str, r: dict[str, Any], args: argparse.Namespace) -> str:
+    if name == OPEN:
+        return f"/v1/decide, {r['offered_rate']:,.0f}/s offered (open loop)"
+    if name == BATCH:
+        return f"{name} ({args.batch_size}/call)"
+    return name
 
 
 def report(
@@ -337,17 +353,24 @@ def report(
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, w, r in results:
-        label = name
-        if name == OPEN:
-            label = f"/v1/decide, {r['offered_rate']:,.0f}/s offered (open loop)"
-        elif name == BATCH:
-            label = f"{name} ({args.batch_size}/call)"
-        lines.append(_row(label, w, r, in_process))
+        lines.append(_row(label_of(name, r, args), w, r, in_process))
     lines.append(
         f"| in-process `Policy.decide` (one core) | - | - | {in_process:,.0f} | "
         + "- | " * 9
         + "1.0000 |"
     )
+    spread = [
+        f"{label_of(name, r, args)} with {w} workers: {_split(r).split(': ', 1)[1]}"
+        for name, w, r in results
+        if w > 1
+    ]
+    if spread:
+        lines += [
+            "",
+            "Per worker process (connections held when the window opened / CPU seconds in it): "
+            + "; ".join(spread)
+            + ".",
+        ]
     lines += [
         "",
         "Mix: seeded requests drawn like those of `bench/policy_bench.py` (plus an undeclared "
@@ -464,9 +487,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"p50 {lat['p50']:.1f} p99 {lat['p99']:.1f} max {lat['max']:.1f} ms  "
                         f"errors {r['error_count']} {r['errors']}  server "
                         f"{r['cpu']['server_cores']:.2f} cores, generator "
-                        f"{r['cpu']['generator_cores']:.2f} cores",
+                        f"{r['cpu']['generator_cores']:.2f} cores, "
+                        f"{_ms_per_request(r):.3f} server CPU ms/request",
                         flush=True,
                     )
+                    print(f"    {_split(r)}", flush=True)
     finally:
         if args.keep:
             print(f"data directory kept: {home}")

@@ -212,6 +212,8 @@ class Run:
         self.conns: list[Conn] = []
         self.pending: set[asyncio.Task[None]] = set()
         self.cpu: dict[str, float] = {}
+        self.per_pid: dict[str, dict[int, float]] = {}
+        self.split: dict[int, int] = {}
 
     async def connect(self, conn: Conn) -> None:
         await self.loop.create_connection(lambda: conn, self.host, self.port)
@@ -258,8 +260,13 @@ class Run:
     def sample(self, name: str) -> None:
         ru = resource.getrusage(resource.RUSAGE_SELF)
         self.cpu[name + "_self"] = ru.ru_utime + ru.ru_stime
-        self.cpu[name + "_watched"] = sum(_proc_cpu(p) for p in _with_children(self.watch))
+        pids = _with_children(self.watch)
+        per_pid = {p: _proc_cpu(p) for p in pids}
+        self.per_pid[name] = per_pid
+        self.cpu[name + "_watched"] = sum(per_pid.values())
         self.cpu[name + "_wall"] = time.monotonic()
+        if name == "start":
+            self.split = _connections_by_pid(pids, self.port)
 
     async def main(self) -> dict[str, Any]:
         self.conns = [Conn(self, i * 7919) for i in range(self.n)]
@@ -336,6 +343,16 @@ class Run:
                 "server_cores": watched / wall if wall else float("nan"),
             },
             "loop": type(self.loop).__module__.split(".")[0],
+            # per server process (pid): the connections it held when the window started and
+            # its CPU seconds over the window (how evenly the workers share the load)
+            "processes": [
+                {
+                    "pid": pid,
+                    "connections": self.split.get(pid, 0),
+                    "cpu_s": end - self.per_pid.get("start", {}).get(pid, 0.0),
+                }
+                for pid, end in sorted(self.per_pid.get("end", {}).items())
+            ],
         }
 
 
@@ -355,6 +372,38 @@ def _with_children(pids: list[int]) -> list[int]:
         pid = todo.pop()
         out.append(pid)
         todo.extend(parent.get(pid, ()))
+    return out
+
+
+def _connections_by_pid(pids: list[int], port: int) -> dict[int, int]:
+    """How many established TCP connections on local ``port`` each of ``pids`` holds (from
+    /proc: the socket inodes of /proc/net/tcp{,6} matched against each process's fds)."""
+    inodes: set[str] = set()
+    hexport = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[1].endswith(hexport) and f[3] == "01":  # 01: ESTABLISHED
+                inodes.add(f[9])
+    out: dict[int, int] = {}
+    for pid in pids:
+        n = 0
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = str(fd.readlink())
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                n += 1
+        out[pid] = n
     return out
 
 

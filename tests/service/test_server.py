@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import logging.config
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,14 +17,15 @@ from hypothesis import strategies as st
 
 from dataward.errors import ConfigurationError
 from dataward.service.config import ServiceConfig, load_service_config
+from dataward.service.logs import BatchingStreamHandler, log_config
 from dataward.service.server import (
     APP_FACTORY,
     app_from_environment,
     bind_socket,
-    log_config,
     worker_environment,
     write_port_file,
 )
+from dataward.service.transport import CoalescingTransport
 from dataward.settings import Settings, load_settings
 
 
@@ -133,3 +137,103 @@ def test_log_level_applies(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "quiet" not in err
     assert "loud" in err
+
+
+def _batching(stream: io.StringIO, interval: float = 60.0) -> logging.Logger:
+    logger = logging.getLogger(f"dataward.test.batching.{id(stream)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    handler = BatchingStreamHandler(stream, interval=interval, max_lines=3)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logger.handlers[:] = [handler]
+    return logger
+
+
+def test_batched_lines_wait_until_a_warning_and_keep_their_order() -> None:
+    stream = io.StringIO()
+    log = _batching(stream)
+    log.info("one")
+    log.debug("two")
+    assert stream.getvalue() == ""  # held: no write per line
+    log.warning("three")
+    assert stream.getvalue() == "INFO one\nDEBUG two\nWARNING three\n"
+    log.info("four")
+    log.info("five")
+    assert stream.getvalue().endswith("three\n")
+    log.info("six")  # max_lines reached: written
+    assert stream.getvalue().endswith("INFO four\nINFO five\nINFO six\n")
+    log.info("seven")
+    log.handlers[0].close()  # what logging.shutdown does at exit
+    assert stream.getvalue().endswith("INFO six\nINFO seven\n")
+
+
+def test_batched_lines_are_written_within_the_interval() -> None:
+    stream = io.StringIO()
+    log = _batching(stream, interval=0.05)
+    try:
+        log.info("soon")
+        deadline = time.monotonic() + 10
+        while "soon" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue() == "INFO soon\n"
+    finally:
+        log.handlers[0].close()
+
+
+class _Recorder:
+    """A transport that records each write (what would be one ``send`` each)."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+
+
+def _coalescing() -> tuple[asyncio.AbstractEventLoop, _Recorder, CoalescingTransport]:
+    loop = asyncio.new_event_loop()
+    real = _Recorder()
+    return loop, real, CoalescingTransport(real, loop)  # type: ignore[arg-type]
+
+
+def test_a_response_head_and_body_go_in_one_write() -> None:
+    loop, real, transport = _coalescing()
+    try:
+        transport.write(HEAD)
+        assert real.writes == []
+        transport.write(b"{}")
+        assert real.writes == [HEAD + b"{}"]
+        transport.write(b"more")  # not a head: straight through
+        assert real.writes[1:] == [b"more"]
+        loop.run_until_complete(asyncio.sleep(0))  # the pending turn finds nothing held
+        assert len(real.writes) == 2
+        assert transport.get_extra_info("peername") == "info:peername"
+    finally:
+        loop.close()
+
+
+def test_a_head_without_body_is_written_on_the_next_turn_or_at_close() -> None:
+    loop, real, transport = _coalescing()
+    try:
+        transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        assert real.writes == []
+        loop.run_until_complete(asyncio.sleep(0))
+        assert real.writes == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+        transport.write(HEAD)
+        transport.close()
+        assert real.writes[1:] == [HEAD] and real.closed
+    finally:
+        loop.close()

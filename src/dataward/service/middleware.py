@@ -7,6 +7,8 @@ memory streams and costs a large share of a fast endpoint's time.
   a body without one (chunked) is counted as it streams and cut off at the limit.
 - One access-log line per request on the ``dataward.access`` logger: method, route TEMPLATE
   (never the raw path or query: they can hold values), status, milliseconds, the API key id.
+  ``dataward serve`` writes these lines through a
+  :class:`~dataward.service.logs.BatchingStreamHandler` (one write per batch, not per line).
 - The latency histogram and request counter of :class:`~dataward.service.metrics.Metrics`.
 - The ``direct`` routes (the decision point, see
   :class:`~dataward.service.routes.decide.DecideRoute`) are served from here, past the routing
@@ -15,17 +17,14 @@ memory streams and costs a large share of a fast endpoint's time.
 - An exception that escapes the app becomes a 500 problem (logged by type only), so no
   traceback with request data reaches the server log.
 
-:func:`configure_logging` installs the :class:`~dataward.logging.RedactingFilter` on the
-handler of the ``dataward`` loggers (``dataward serve`` calls it).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -34,7 +33,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
-from dataward.logging import SAFE_RECORD, RedactingFilter
+from dataward.logging import SAFE_RECORD
 from dataward.service.problems import (
     dataward_problem,
     http_problem,
@@ -43,7 +42,11 @@ from dataward.service.problems import (
     validation_problem,
 )
 
-__all__ = ["ACCESS_LOGGER", "DirectRoute", "ServiceMiddleware", "configure_logging"]
+__all__ = [
+    "ACCESS_LOGGER",
+    "DirectRoute",
+    "ServiceMiddleware",
+]
 
 ACCESS_LOGGER: Final = "dataward.access"
 UNMATCHED: Final = "<unmatched>"
@@ -133,15 +136,17 @@ class ServiceMiddleware:
             if ctx.config.access_log and _access.isEnabledFor(logging.INFO):
                 state = scope.get("state")
                 key_id = state.get("key_id", "-") if state else "-"
-                _access.info(
-                    "%s %s %d %.1fms key=%s",
-                    scope["method"],
-                    route,
-                    status,
-                    elapsed * 1000,
-                    key_id,
-                    extra=_SAFE if scope["method"] in _METHODS else None,
-                )
+                method = scope["method"]
+                # makeRecord + handle: Logger.info's work without its search of the call
+                # stack for the caller's file and line (the access line does not show them)
+                _access.handle(
+                    _access.makeRecord(
+                        ACCESS_LOGGER, logging.INFO, __file__, 0,
+                        "%s %s %d %.1fms key=%s",
+                        (method, route, status, elapsed * 1000, key_id),
+                        None, extra=_SAFE if method in _METHODS else None,
+                    )
+                )  # fmt: skip
 
 
 async def _serve_direct(
@@ -178,24 +183,3 @@ def _counting(receive: Receive, limit: int) -> Receive:
         return message
 
     return counted
-
-
-def configure_logging(level: str = "info", *, stream: Any = None) -> logging.Handler:
-    """One handler on the ``dataward`` logger with the redacting filter; idempotent.
-
-    Returns the handler. Use ``access_log=False`` for uvicorn's own access log: it writes the
-    raw path and query string.
-    """
-    root = logging.getLogger("dataward")
-    for handler in root.handlers:
-        if getattr(handler, "_dataward_service", False):
-            handler.setLevel(level.upper())
-            return handler
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    handler._dataward_service = True  # type: ignore[attr-defined]
-    handler.setLevel(level.upper())
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    return handler

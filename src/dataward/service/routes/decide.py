@@ -18,13 +18,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.config import JsonDict
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive
 
 from dataward.errors import InputError, UnknownCategoryError
 from dataward.policy.model import Decision
 from dataward.service.context import ServiceContext
 from dataward.service.decisions import decision_entry
-from dataward.service.deps import BEARER, Caller, requires
+from dataward.service.deps import Caller, authorize, bearer_token, requires
 from dataward.service.problems import problem_response
 from dataward.service.roles import Permission
 from dataward.taxonomy import Action
@@ -212,6 +214,22 @@ def _invalid(bad: list[dict[str, str]]) -> Response:
 
 # --- the fast route ----------------------------------------------------------------------------
 
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (what ``Request.body`` reads, without its stream machinery)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
+
+
 _authorize = requires(Permission.DECIDE)
 _DECIDER = Depends(_authorize)
 Endpoint = Callable[..., Awaitable[Response]]
@@ -223,10 +241,11 @@ class DecideRoute(APIRoute):
     :func:`direct_routes`).
 
     The endpoint is declared as usual (body model, the ``requires`` dependency), so the OpenAPI
-    schema is FastAPI's own; each request then runs the same steps directly: the same ``requires``
-    dependency authenticates, rate-limits and checks the role; the body is validated by pydantic
-    in one pass from the raw bytes (errors as the usual 422); the context comes from the app
-    (``get_context`` is a plain ``def`` that FastAPI would run in its thread pool).
+    schema is FastAPI's own; each request then runs the same steps directly: the ``Bearer`` key
+    is read from the ASGI headers and :func:`~dataward.service.deps.authorize` (what the
+    ``requires`` dependency runs) authenticates, rate-limits and checks the role; the body is
+    read from ``receive`` and validated by pydantic in one pass from the raw bytes (errors as
+    the usual 422); the context comes from the app.
     """
 
     handler: Callable[[Request], Coroutine[Any, Any, Response]]
@@ -236,9 +255,11 @@ class DecideRoute(APIRoute):
         model: type[BaseModel] = get_type_hints(endpoint)["body"]
 
         async def handler(request: Request) -> Response:
-            raw = await request.body()
-            caller = await _authorize(request, await BEARER(request))
-            if request.scope.get("query_string"):
+            scope = request.scope
+            raw = await _read_body(request.receive)
+            ctx: ServiceContext = request.app.state.dataward
+            caller = authorize(ctx, scope, bearer_token(scope["headers"]), Permission.DECIDE)
+            if scope.get("query_string"):
                 raise RequestValidationError(
                     [
                         {

@@ -1,0 +1,175 @@
+"""``dataward serve --workers 2``: each worker serves, a dead worker is replaced, SIGTERM stops
+them all (a real process tree on loopback)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from dataward.service.server import bind_reuseport_sockets
+
+DATAWARD = str(Path(sys.executable).with_name("dataward"))
+_OURS = ("DATAWARD_HOME", "DATAWARD_DATABASE_URL", "DATAWARD_POLICY")
+_OUR_PREFIXES = ("DATAWARD_VAULT_", "DATAWARD_SERVICE_", "DATAWARD_PROCESSOR_")
+_HEALTH_LINE = re.compile(r"\[(\d+)\] GET /healthz 200 ")
+
+
+def _workers(pid: int) -> set[int]:
+    """The spawned worker processes of ``pid`` (not multiprocessing's resource tracker)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in cmdline:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
+def _health(port: int) -> bytes:
+    """GET /healthz on a NEW connection (the kernel picks the worker per connection)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    return data
+
+
+def _wait(predicate: object, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def health_pids(self) -> list[int]:
+        """The pid of the process that wrote each /healthz access line, in order."""
+        return [int(m) for m in _HEALTH_LINE.findall(self.log.read_text(errors="replace"))]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("workers-home")
+    env = {k: v for k, v in os.environ.items() if k not in _OURS}
+    env = {k: v for k, v in env.items() if not k.startswith(_OUR_PREFIXES)}
+    env["DATAWARD_SERVICE_PROCESSOR"] = "false"
+    port_file, log = home / "port", home / "serve.log"
+    cmd = [DATAWARD, "--home", str(home), "serve", "--port", "0", "--port-file", str(port_file)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*cmd, "--workers", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+    try:
+        _wait(lambda: port_file.exists() or proc.poll() is not None, "the port file")
+        assert proc.poll() is None, log.read_text(errors="replace")
+        port = int(port_file.read_text())
+        _wait(
+            lambda: log.read_text(errors="replace").count("Application startup complete") >= 2,
+            "both workers to start",
+        )
+        yield Served(proc, port, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_both_workers_serve(served: Served) -> None:
+    workers = _workers(served.proc.pid)
+    assert len(workers) == 2
+    before = len(served.health_pids())
+    for _ in range(24):  # 24 connections all on one worker: odds 2 in 2**24
+        assert _health(served.port).startswith(b"HTTP/1.1 200 ")
+    _wait(lambda: len(served.health_pids()) >= before + 24, "the access lines")
+    assert set(served.health_pids()[before:]) == workers
+    assert f"2 workers listening on port {served.port}" in served.log.read_text(errors="replace")
+
+
+def test_a_dead_worker_is_replaced(served: Served) -> None:
+    old = _workers(served.proc.pid)
+    victim = min(old)
+    os.kill(victim, signal.SIGKILL)
+    _wait(lambda: len(_workers(served.proc.pid) - {victim}) == 2, "a new worker")
+    new = _workers(served.proc.pid) - old
+    assert len(new) == 1
+    _wait(
+        lambda: served.log.read_text(errors="replace").count("Application startup complete") >= 3,
+        "the new worker's app",
+    )
+    before = len(served.health_pids())
+    for _ in range(24):
+        assert _health(served.port).startswith(b"HTTP/1.1 200 ")
+    _wait(lambda: len(served.health_pids()) >= before + 24, "the access lines")
+    assert set(served.health_pids()[before:]) == (old - {victim}) | new
+    assert "exited with code -9; starting another" in served.log.read_text(errors="replace")
+
+
+def test_sigterm_stops_every_worker_gracefully(served: Served) -> None:
+    workers = _workers(served.proc.pid)
+    assert len(workers) == 2
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=60) == 0, served.log.read_text(errors="replace")
+    _wait(lambda: all(_gone(pid) for pid in workers), "the workers to exit", timeout=10)
+    log = served.log.read_text(errors="replace")
+    assert log.count("Application shutdown complete") >= 2  # each ran its app's shutdown
+    with pytest.raises(OSError):
+        _health(served.port)
+
+
+def test_reuseport_sockets_share_one_port_picked_by_the_first() -> None:
+    socks = bind_reuseport_sockets("127.0.0.1", 0, 3)
+    try:
+        ports = {s.getsockname()[1] for s in socks}
+        assert len(socks) == 3 and len(ports) == 1 and ports != {0}
+        (port,) = ports
+        # connections are spread over the three listening sockets, each accepts its own
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(30)]
+        for s in socks:
+            s.setblocking(False)
+        counts = []
+        for s in socks:
+            n = 0
+            while True:
+                try:
+                    accepted, _ = s.accept()
+                except BlockingIOError:
+                    break
+                accepted.close()
+                n += 1
+            counts.append(n)
+        assert sum(counts) == 30 and all(counts)  # all three empty-handed: odds 3 * (2/3)**30
+        for c in conns:
+            c.close()
+    finally:
+        for s in socks:
+            s.close()
