@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import gc
+import operator
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Final
@@ -34,6 +36,35 @@ CHUNK: Final = 1 << 18
 OVERLAP: Final = 1 << 13
 BACK: Final = 256
 _DEFAULT_PRIORITY: Final = 50
+_GC_PAUSE_CHARS: Final = 1 << 16
+
+
+class _GcPause:
+    """Pauses the cyclic garbage collector while at least one big window is being scanned, in
+    any thread; turns it back on when the last one ends, and only if it was on before (a
+    caller that switched it off keeps it off)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._was_enabled:
+                gc.enable()
+
+
+_gc_paused = _GcPause()
+
 
 _default_lock = threading.Lock()
 _default: Detector | None = None
@@ -98,6 +129,7 @@ class Detector:
             # a recognizer may say how it ranks on overlaps (default 50, like a spec)
             prio = getattr(rec, "priority", _DEFAULT_PRIORITY)
             self._priority[rec.id] = prio if isinstance(prio, int) else _DEFAULT_PRIORITY
+        self._routes = tuple(zip(self._others, self._slots, strict=True))
         self._plan = ScanPlan([_hs_pattern(s) for s in self._specs], scanners)
 
     @classmethod
@@ -168,6 +200,17 @@ class Detector:
     def _window(
         self, text: str, language: str | None, base: int, owned_from: int, owned_to: int
     ) -> list[Finding]:
+        if len(text) < _GC_PAUSE_CHARS:
+            return self._scan_window(text, language, base, owned_from, owned_to)
+        # A big window makes tens of thousands of findings, none in a reference cycle: the
+        # collector's passes, triggered by the allocation count alone, are pure overhead (a
+        # quarter of the time on access logs). Paused for this window only.
+        with _gc_paused:
+            return self._scan_window(text, language, base, owned_from, owned_to)
+
+    def _scan_window(
+        self, text: str, language: str | None, base: int, owned_from: int, owned_to: int
+    ) -> list[Finding]:
         data = _encode(text)
         scanned = self._plan.scan(text, data)
         found: list[Finding] = []
@@ -176,25 +219,27 @@ class Detector:
             cands: list[Candidate] = []
             specs = self._specs
             for i in sorted(scanned.specs):
-                cands.extend(specs[i].candidates(data, lowered))
-            found.extend(candidates_to_findings(text, data, cands, base))
+                specs[i].collect(data, lowered, cands)
+            if cands:
+                found = candidates_to_findings(text, data, cands, base)
         lists = scanned.literals
-        for rec, slots in zip(self._others, self._slots, strict=True):
+        for rec, slots in self._routes:
             try:
                 if slots is None:
                     extra = list(rec.find(text, language))
-                elif any(lists[s] for s in slots):
-                    pre: PrescannedRecognizer = rec  # type: ignore[assignment]  # per _claim_slots
-                    extra = pre.find_prescanned(
-                        text, scanned.low, language, [lists[s] for s in slots]
-                    )
                 else:
-                    continue  # none of its literals occur: nothing to find
+                    mine = [lists[s] for s in slots]
+                    if not any(mine):
+                        continue  # none of its literals occur: nothing to find
+                    pre: PrescannedRecognizer = rec  # type: ignore[assignment]  # per _claim_slots
+                    extra = pre.find_prescanned(text, scanned.low, language, mine)
             except Exception as exc:
                 raise DetectionError(
                     f"recognizer {rec.id!r} failed ({type(exc).__name__}); "
                     "report this bug with the recognizer id, not the input"
                 ) from None
+            if not extra:
+                continue
             if base:
                 extra = [
                     dataclasses.replace(f, start=f.start + base, end=f.end + base) for f in extra
@@ -212,7 +257,7 @@ class Detector:
         overlaps costs one sort by start."""
         if len(found) <= 1:
             return found
-        found.sort(key=_start)
+        found.sort(key=_START)
         kept: list[Finding] = []
         cluster: list[Finding] = []
         end = -1
@@ -260,8 +305,7 @@ class Detector:
         return kept
 
 
-def _start(f: Finding) -> int:
-    return f.start
+_START: Final = operator.attrgetter("start")
 
 
 def _slices(text: str) -> Iterator[str]:

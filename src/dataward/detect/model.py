@@ -6,7 +6,6 @@ explicitly in :mod:`dataward.detect.registry`; built-ins go through the same doo
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -57,7 +56,7 @@ class Finding:
 
 
 _FIELDS = ("start", "end", "category", "data_class", "score", "detector", "explanation", "context")
-_new = object.__new__
+_SETTERS: tuple[Any, ...] = tuple(vars(Finding)[name].__set__ for name in _FIELDS)
 
 
 def new_finding(
@@ -69,13 +68,18 @@ def new_finding(
     detector: str,
     explanation: str = "",
     context: tuple[str, ...] = (),
+    *,
+    _new: Any = object.__new__,
+    _cls: type[Finding] = Finding,
+    _set: tuple[Any, ...] = _SETTERS,
 ) -> Finding:
-    """``Finding(...)`` at half the cost (the hot path makes millions on big logs): same checks,
-    same value; the slots are filled directly instead of through the frozen dataclass init."""
+    """``Finding(...)`` at a third of the cost (the hot path makes millions on big logs): same
+    checks, same value; the slots are filled directly instead of through the frozen dataclass
+    init (the slot setters are bound once, as defaults, not looked up per call)."""
     if not (0 <= start < end and 0.0 <= score <= 1.0):
         return Finding(start, end, category, data_class, score, detector, explanation, context)
-    s0, s1, s2, s3, s4, s5, s6, s7 = _setters()
-    f: Finding = _new(Finding)
+    s0, s1, s2, s3, s4, s5, s6, s7 = _set
+    f: Finding = _new(_cls)
     s0(f, start)
     s1(f, end)
     s2(f, category)
@@ -85,11 +89,6 @@ def new_finding(
     s6(f, explanation)
     s7(f, context)
     return f
-
-
-@functools.cache
-def _setters() -> tuple[Any, ...]:
-    return tuple(vars(Finding)[name].__set__ for name in _FIELDS)
 
 
 @runtime_checkable

@@ -4,7 +4,8 @@ Pass one reads the UTF-8 text with one database holding the prefilter of every p
 (one report per spec, ``HS_FLAG_SINGLEMATCH``) and the literals of every lexicon scanner that
 reads the text as is (the first-name gazetteer). Pass two reads the case-folded text with the
 literals of every folded scanner (name cues, the sensitive-data lexicon). Before, each lexicon
-ran its own scan: Hyperscan's fixed cost per scan dominated on short documents.
+ran its own scan: Hyperscan's fixed cost per scan dominated on short documents. Literals are
+compiled without start-of-match tracking: a hit's start is its end minus the literal's length.
 
 Ids: ``0 .. n_specs-1`` are specs; the literal ``k`` of scanner ``s`` gets ``n_specs + base[s] + k``
 in whichever database holds the scanner. The compiled databases are cached on disk
@@ -22,7 +23,6 @@ import hyperscan
 
 from dataward.detect.hscache import cached_blob
 from dataward.detect.lexicons import fold
-from dataward.detect.lexicons.scanner import FLAGS as LITERAL_FLAGS
 from dataward.detect.lexicons.scanner import Hit, LiteralScanner, to_char_offsets
 from dataward.errors import ConfigurationError
 
@@ -31,6 +31,9 @@ __all__ = ["SPEC_FLAGS", "ScanPlan", "Scanned"]
 SPEC_FLAGS: Final = (
     hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_ALLOWEMPTY
 )
+#: Literals are fixed strings (word boundaries are zero-width): their start is their end minus
+#: their length, so they are compiled without ``HS_FLAG_SOM_LEFTMOST`` (half the scan cost).
+LITERAL_FLAGS: Final = hyperscan.HS_FLAG_UTF8
 
 
 @dataclass(slots=True)
@@ -51,16 +54,19 @@ class ScanPlan:
         self.n_scanners = len(scanners)
         self._any_folded = any(s.folded for s in scanners)
         route: list[tuple[int, int]] = []
+        lengths: list[int] = []
         raw: list[tuple[int, bytes]] = []
         folded: list[tuple[int, bytes]] = []
         for slot, scanner in enumerate(scanners):
             for k, expr in enumerate(scanner.expressions):
                 ident = self.n_specs + len(route)
                 route.append((slot, k))
+                lengths.append(scanner.lengths[k])
                 (folded if scanner.folded else raw).append((ident, expr))
         self._route: tuple[tuple[int, int], ...] = tuple(route)
+        self._lengths: tuple[int, ...] = tuple(lengths)
         material = (
-            b"scanplan-v1\0%d\0%d\0" % (SPEC_FLAGS, LITERAL_FLAGS)
+            b"scanplan-v2\0%d\0%d\0" % (SPEC_FLAGS, LITERAL_FLAGS)
             + b"\0".join(spec_patterns)
             + b"\0\0raw\0"
             + b"\0".join(b"%d:%s" % pair for pair in raw)
@@ -76,35 +82,32 @@ class ScanPlan:
 
     def scan(self, text: str, data: bytes) -> Scanned:
         """Both passes over one window (``data`` is ``text`` as UTF-8)."""
-        specs: set[int] = set(self.always)
+        specs: set[int] = set(self.always) if self.always else set()
         lists: list[list[Hit]] = [[] for _ in range(self.n_scanners)]
-        n_specs = self.n_specs
-        raw_db, folded_db = self._raw_db, self._folded_db
-        scratch = self._scratch()
+        scratch = self._local.__dict__.get("scratch") or self._scratch()
         ascii_text = len(data) == len(text)
-        found: list[Hit] = []  # literal hits, byte offsets, global ids
-        if raw_db is not None and data:
-
-            def on_raw(ident: int, start: int, end: int, _flags: int, _ctx: Any) -> None:
-                if ident < n_specs:
-                    specs.add(ident)
-                else:
-                    found.append((start, end, ident))
-
-            raw_db.scan(data, match_event_handler=on_raw, scratch=scratch[0])
+        if self._raw_db is not None and data:
+            found: list[Hit] = []  # literal hits, byte offsets, global ids
+            self._raw_db.scan(
+                data,
+                match_event_handler=_raw_handler(
+                    self.n_specs, self._lengths, specs.add, found.append
+                ),
+                scratch=scratch[0],
+            )
             if found:
                 self._route_hits(data if not ascii_text else None, found, lists)
         low = ""
         if self._any_folded and text:
             low = fold(text)
-            if folded_db is not None:
+            if self._folded_db is not None:
                 ldata = data.lower() if ascii_text else low.encode("utf-8", "surrogatepass")
                 folded: list[Hit] = []
-
-                def on_folded(ident: int, start: int, end: int, _flags: int, _ctx: Any) -> None:
-                    folded.append((start, end, ident))
-
-                folded_db.scan(ldata, match_event_handler=on_folded, scratch=scratch[1])
+                self._folded_db.scan(
+                    ldata,
+                    match_event_handler=_folded_handler(self.n_specs, self._lengths, folded.append),
+                    scratch=scratch[1],
+                )
                 if folded:
                     self._route_hits(ldata if len(ldata) != len(low) else None, folded, lists)
         return Scanned(specs, lists, low)
@@ -129,6 +132,23 @@ class ScanPlan:
             )
             self._local.scratch = scratch
         return scratch
+
+
+def _raw_handler(n_specs: int, lengths: tuple[int, ...], add_spec: Any, add_hit: Any) -> Any:
+    def on_raw(ident: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+        if ident < n_specs:
+            add_spec(ident)
+        else:
+            add_hit((end - lengths[ident - n_specs], end, ident))
+
+    return on_raw
+
+
+def _folded_handler(n_specs: int, lengths: tuple[int, ...], add_hit: Any) -> Any:
+    def on_folded(ident: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+        add_hit((end - lengths[ident - n_specs], end, ident))
+
+    return on_folded
 
 
 def _build(

@@ -156,7 +156,9 @@ def specs() -> tuple[PatternSpec, ...]:
             + r"\s)?"
             + _UK_POSTCODE
             + r")?",
-            prefilter=r"\d[A-Z]?\s[A-Z].{0,60}" + _EN_STREET,
+            # The street word alone (case-sensitive, as in the regex): the bounded ".{0,60}" run
+            # before it was a quarter of the prefilter's time on log text.
+            prefilter=_EN_STREET,
             score=0.75,
             context=context.ADDRESS,
             priority=40,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Final
 
-from dataward.detect.spec import PatternRecognizer, PatternSpec
+from dataward.detect.spec import PatternRecognizer, PatternSpec, drop_upper_bounds
 from dataward.detect.validators import high_entropy_valid, password_valid, token_valid
 
 __all__ = ["secrets_recognizer"]
@@ -42,6 +42,9 @@ def _provider(
     )
 
 
+_PW_REGEX: Final = r"(?i)\b" + _PW_KEYS + r"\b" + _SEP + r"([^\s\"',;}<>]{2,199}[^\s\"',;}<>.])"
+
+
 @functools.cache
 def specs() -> tuple[PatternSpec, ...]:
     """The specs of this recognizer (compiled on first use, then shared)."""
@@ -49,8 +52,10 @@ def specs() -> tuple[PatternSpec, ...]:
         PatternSpec(
             id="secret.password_kv",
             category="secret.password",
-            regex=r"(?i)\b" + _PW_KEYS + r"\b" + _SEP + r"([^\s\"',;}<>]{2,199}[^\s\"',;}<>.])",
+            regex=_PW_REGEX,
             prefilter=r"(?i)(?:pass|pwd|kennwort|mot.de.passe|motdepasse|mdp|parola)",
+            # RE2's DFA gives up on the counted run on log text (8 MB/s): find starts without it
+            finder=drop_upper_bounds(_PW_REGEX),
             group=1,
             score=0.9,
             validator=password_valid,
