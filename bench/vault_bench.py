@@ -3,7 +3,8 @@
 One command: ``.venv/bin/python bench/vault_bench.py [--quick] [--no-pg] [--no-write]``.
 
 * writes/s: ``Vault.store_many`` in batches of 100 (classify with the detector, policy create +
-  store, AES-256-GCM, blind index, one audit entry per value, one transaction per batch) against
+  store, AES-256-GCM, blind index, one audit entry per value checked by the detector scrubber as
+  in production, one transaction per batch) against
   plain ``INSERT``s in batches of 100, one transaction per batch, on the same engine, into a
   table of the shape of ``vault_values`` (same columns, unique constraint and indexes; the value
   in clear instead of nonce + ciphertext) without encryption, policy or audit. Ratio = vault /
@@ -53,7 +54,7 @@ from sqlalchemy import (
     text,
 )
 
-from dataward.audit import AuditLog
+from dataward.audit import AuditLog, detector_scrubber
 from dataward.db import create_engine_for, upgrade
 from dataward.detect.engine import Detector
 from dataward.policy import load_policy
@@ -102,7 +103,11 @@ def make_vault(url: str, home: Path) -> Vault:
     keyring = KeyRing(
         create_engine_for(f"sqlite:///{home / 'keyring.db'}"), FileKeyStore(home / "keys")
     )
-    return Vault(engine, policy, keyring, AuditLog(engine), Detector.default())
+    detector = Detector.default()
+    # the audit log as open_vault wires it in production: the policy's taxonomy and the
+    # detector as scrubber of every entry (until 2026-11-29 the bench ran without the scrubber)
+    audit = AuditLog(engine, taxonomy=policy.taxonomy, scrubber=detector_scrubber(detector))
+    return Vault(engine, policy, keyring, audit, detector)
 
 
 def _pg_schema_url() -> tuple[str, Engine, str]:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from dataward.errors import KeyStoreError
 from dataward.vault.crypto import (
     CiphertextError,
+    KeyWrapper,
     Sealed,
     new_data_key,
     open_value,
@@ -89,6 +90,25 @@ def test_wrap_round_trip_and_binding(subject: str, kek_id: str) -> None:
         unwrap_data_key(kek, wrapped, kek_id=kek_id + "x", subject_id=subject)
     with pytest.raises(CiphertextError):
         unwrap_data_key(os.urandom(32), wrapped, kek_id=kek_id, subject_id=subject)
+
+
+@fast
+@given(subjects=st.lists(ids, min_size=2, max_size=5, unique=True), kek_id=ids)
+def test_one_wrapper_wraps_many_keys_each_bound_to_its_subject(
+    subjects: list[str], kek_id: str
+) -> None:
+    """A batch's KeyWrapper gives what wrap_data_key gives: keys that unwrap (with the
+    associated data built from scratch) for their own subject and KEK id only."""
+    kek = os.urandom(32)
+    wrapper = KeyWrapper(kek, kek_id)
+    deks = {s: new_data_key() for s in subjects}
+    wrapped = {s: wrapper.wrap(d, subject_id=s) for s, d in deks.items()}
+    for s, w in wrapped.items():
+        assert unwrap_data_key(kek, w, kek_id=kek_id, subject_id=s) == deks[s]
+        other = next(o for o in subjects if o != s)
+        with pytest.raises(CiphertextError):
+            unwrap_data_key(kek, w, kek_id=kek_id, subject_id=other)
+    assert len({w[:12] for w in wrapped.values()}) == len(subjects)  # a nonce per key
 
 
 @pytest.mark.parametrize("size", [0, 16, 31, 33])

@@ -9,11 +9,11 @@ records when the caller passes its connection.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from dataward.audit.verify import VerifyResult, verify_records
 
 if TYPE_CHECKING:
     from dataward.audit.prune import PruneResult
+from dataward.db.bulk import BulkInsert
 from dataward.db.engine import begins_immediate, is_sqlite, read_connection
 from dataward.db.schema import audit_checkpoints as CP  # noqa: N812 - short table alias
 from dataward.db.schema import audit_entries as T  # noqa: N812 - short table alias, SQLAlchemy idiom
@@ -107,7 +108,7 @@ class AuditLog:
         builder = EntryBuilder(
             taxonomy=self.taxonomy, scrubber=self.scrubber, now=datetime.now(UTC)
         )
-        drafts = [builder.build(f, seq=0) for f in items]
+        drafts = builder.build_drafts(items)
         if not drafts:
             return []
         try:
@@ -121,7 +122,7 @@ class AuditLog:
                 "Is the database reachable and migrated (`dataward db upgrade`)?"
             ) from None
 
-    def _append(self, conn: Connection, drafts: Sequence[AuditEntry]) -> list[AuditEntry]:
+    def _append(self, conn: Connection, drafts: Sequence[_Draft]) -> list[AuditEntry]:
         # Fast path: assume the head this process saw last is still the head, and claim it with
         # ONE conditional UPDATE (atomic; it locks the row on PostgreSQL, and SQLite holds the
         # write lock since BEGIN IMMEDIATE). If another appender moved the head, nothing
@@ -139,14 +140,14 @@ class AuditLog:
                 },
             ).rowcount
             if claimed == 1:
-                _insert_rows(conn, rows)
+                _INSERT_ROWS.run(conn, rows)
                 self._head = new_head
                 return out
         head = conn.execute(_LOCK_HEAD).one_or_none()
         if head is None:
             raise AuditError("the audit head row is missing; run `dataward db upgrade`")
         rows, out, new_head = _chain(drafts, int(head[0]), bytes(head[1]))
-        _insert_rows(conn, rows)
+        _INSERT_ROWS.run(conn, rows)
         conn.execute(_MOVE_HEAD, {"new_seq": new_head[0], "new_hash": new_head[1]})
         # if the caller rolls back, the cached head no longer matches and the next append
         # simply takes the locked path
@@ -401,57 +402,56 @@ class AuditLog:
 
 
 _COLUMNS = tuple(c.key for c in T.columns)
-_as_tuple = itemgetter(*_COLUMNS)
-_Insert = tuple[str, bool, tuple[tuple[str, Callable[[Any], Any]], ...]]
-_inserts: dict[tuple[str, str, str], _Insert] = {}
+_INSERT_ROWS = BulkInsert(T, _COLUMNS)
+_encode_str = json.encoder.encode_basestring_ascii  # what the canonical JSON encoder uses
+_Template = tuple[bytes, bytes, tuple[Any, ...]]
+_Draft = tuple[AuditEntry, str | None]
 
 
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """``conn.execute(_INSERT, rows)`` with the same SQL and type processing, minus SQLAlchemy's
-    per-row parameter building: the INSERT is compiled once per dialect and the rows go to the
-    driver's ``executemany``."""
-    d = conn.dialect
-    key = (d.name, d.driver, d.paramstyle)
-    plan = _inserts.get(key)
-    if plan is None:
-        compiled = _INSERT.compile(dialect=d, column_keys=list(_COLUMNS))
-        if compiled.positional and tuple(compiled.positiontup or ()) != _COLUMNS:
-            raise AuditError("unexpected parameter order in the audit INSERT")  # pragma: no cover
-        found: list[tuple[str, Callable[[Any], Any]]] = []
-        for name in _COLUMNS:
-            proc = T.c[name].type.dialect_impl(d).bind_processor(d)
-            if proc is not None:
-                found.append((name, proc))
-        plan = _inserts[key] = (compiled.string, compiled.positional, tuple(found))
-    sql, positional, procs = plan
-    params: list[Any] = []
-    for row in rows:
-        if procs:  # the rows are this module's own (from _chain): processed in place
-            for name, fn in procs:
-                row[name] = fn(row[name])
-        params.append(_as_tuple(row) if positional else row)
-    conn.exec_driver_sql(sql, params)
+def _template(draft: AuditEntry) -> _Template:
+    """For the entries equal to ``draft`` but for seq and subject_ref: the canonical bytes
+    before and after ``"seq":<n>,"subject_ref":<ref>,`` (adjacent in the sorted keys; a string
+    value cannot hold that text unescaped) and the row's other columns."""
+    body = draft.body()
+    body["seq"] = 0
+    body["subject_ref"] = None
+    canon = canonical_bytes(body)
+    marker = b',"seq":0,"subject_ref":null,'
+    if canon.count(marker) != 1:  # pragma: no cover - the sorted keys make it exactly one
+        raise AuditError("unexpected canonical form of an audit entry")
+    head, tail = canon.split(marker)
+    row = entry_to_row(draft, b"")
+    return head + b',"seq":', b"," + tail, tuple(row[c] for c in _COLUMNS)
 
 
 def _chain(
-    drafts: Sequence[AuditEntry], seq: int, prev: bytes
-) -> tuple[list[dict[str, Any]], list[AuditEntry], tuple[int, bytes]]:
-    """Number and hash ``drafts`` after the head (seq, prev): rows, entries, the new head."""
+    drafts: Sequence[_Draft], seq: int, prev: bytes
+) -> tuple[list[tuple[Any, ...]], list[AuditEntry], tuple[int, bytes]]:
+    """Number and hash ``drafts`` (``(template, subject_ref)`` from
+    :meth:`EntryBuilder.build_drafts`) after the head (seq, prev): rows (in ``_COLUMNS``
+    order), entries, the new head. The canonical bytes of an entry are
+    ``canonical_bytes(body)``, assembled from its template's prefix and suffix (a test holds
+    both equal)."""
     sha = _sha256
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     out: list[AuditEntry] = []
-    for draft in drafts:
+    templates: dict[int, _Template] = {}  # by id(): the drafts hold their templates alive
+    for draft, ref in drafts:
         seq += 1
-        body = draft.body()
-        body["seq"] = seq
-        canon = canonical_bytes(body)
+        tpl = templates.get(id(draft))
+        if tpl is None:
+            tpl = templates[id(draft)] = _template(draft)
+        head, tail, cols = tpl
+        mid = f'{seq},"subject_ref":{"null" if ref is None else _encode_str(ref)}'
+        canon = head + mid.encode("ascii") + tail
         h = sha(prev + canon).digest()
         entry = AuditEntry(  # dataclasses.replace, without its per-call field introspection
-            seq, draft.time, draft.actor_id, draft.actor_role, draft.action, draft.subject_ref,
+            seq, draft.time, draft.actor_id, draft.actor_role, draft.action, ref,
             draft.categories, draft.classes, draft.decision, draft.purpose, draft.recipient,
             draft.outcome, draft.request_id, prev, h,
         )  # fmt: skip
-        rows.append(entry_to_row(entry, sha(b"\x00" + canon).digest()))
         out.append(entry)
+        # _COLUMNS: seq, occurred_at .. action, subject_ref, categories .. request_id, hashes
+        rows.append((seq, *cols[1:5], ref, *cols[6:15], prev, h, sha(b"\x00" + canon).digest()))
         prev = h
     return rows, out, (seq, prev)

@@ -90,7 +90,7 @@ def normalise(kind: IndexKind | str, value: str, *, region: str = "CH") -> str:
 class BlindIndexer:
     """Computes blind-index tokens with a dedicated secret key (at least 32 bytes)."""
 
-    __slots__ = ("_key", "_mac", "_region")
+    __slots__ = ("_key", "_mac", "_plans", "_region")
 
     def __init__(self, key: bytes, *, region: str = "CH") -> None:
         if len(key) < 32:
@@ -98,11 +98,15 @@ class BlindIndexer:
         self._key = bytes(key)
         self._mac = hmac.new(self._key, digestmod=hashlib.sha256)  # keyed once, copied per token
         self._region = region
+        # per kind: its normaliser and the MAC input's prefix ``kind || 0x00``
+        self._plans = {k: (_NORMALISERS[k], k.value.encode("ascii") + b"\x00") for k in IndexKind}
 
     def token(self, kind: IndexKind | str, value: str) -> bytes:
         """HMAC-SHA256(key, kind || 0x00 || normalise(value)): 32 bytes."""
-        k = kind if type(kind) is IndexKind else IndexKind(kind)
-        canonical = _NORMALISERS[k](value, self._region)
+        plan = self._plans.get(kind) if type(kind) is IndexKind else None
+        if plan is None:
+            plan = self._plans[IndexKind(kind)]
+        normaliser, prefix = plan
         mac = self._mac.copy()
-        mac.update(k.value.encode("ascii") + b"\x00" + canonical.encode("utf-8"))
+        mac.update(prefix + normaliser(value, self._region).encode("utf-8"))
         return mac.digest()

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Exists, delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dataward.db.bulk import BulkInsert
 from dataward.db.engine import read_connection
 from dataward.errors import (
     CardDataError,
@@ -41,6 +41,7 @@ from dataward.vault.schema import blind_index, shares, subjects, values
 
 __all__ = ["ARCHIVE_PURPOSES", "CARD_CATEGORIES", "MAX_VALUE_BYTES", "VaultCore"]
 
+_INSERT_SUBJECTS = BulkInsert(subjects, ("subject_id", "created_at"), skip_existing=True)
 CARD_CATEGORIES = frozenset({"card.pan", "card.cvv"})
 MAX_VALUE_BYTES = 1 << 20
 ARCHIVE_PURPOSES = frozenset({"legal", "data_subject_request"})
@@ -116,7 +117,7 @@ class VaultCore:
             "actor_role": actor.role,
             "action": action,
             "subject_ref": subject_id,
-            "categories": sorted(set(categories)),
+            "categories": tuple(sorted(set(categories))),
             "purpose": purpose,
             "recipient": recipient,
             "outcome": outcome,
@@ -178,14 +179,22 @@ class VaultCore:
         action: str,
     ) -> Category:
         """The category to store ``value`` under; refuses forbidden and card data, audited."""
-        declared = self.taxonomy.get(category) if category is not None else None
-        found: list[tuple[Category, float]] = []
-        for f in self.detector.detect(value):
-            if f.category in self.taxonomy:
-                found.append((self.taxonomy.get(f.category), f.score))
-        offered = ([declared] if declared else []) + [c for c, _ in found]
-        forbidden = next((c for c in offered if c.data_class is DataClass.FORBIDDEN), None)
-        card = next((c for c in offered if c.name in CARD_CATEGORIES), None)
+        tax = self.taxonomy
+        known = tax.categories
+        declared = tax.get(category) if category is not None else None
+        # (category, score) of each finding the taxonomy knows, in the detector's order
+        found = [
+            (known[f.category], f.score) for f in self.detector.detect(value) if f.category in known
+        ]
+        offered = [c for c, _ in found]
+        if declared is not None:
+            offered.insert(0, declared)
+        forbidden = card = None
+        for c in offered:
+            if forbidden is None and c.data_class is DataClass.FORBIDDEN:
+                forbidden = c
+            if card is None and c.name in CARD_CATEGORIES:
+                card = c
         refused = forbidden or card
         if refused is not None:
             decision = self._decide(Action.CREATE, refused.name, actor, purpose)
@@ -235,11 +244,7 @@ class VaultCore:
         self, conn: Connection, subject_ids: Sequence[str], when: datetime
     ) -> None:
         """Insert subject rows; one a concurrent writer created first is left alone."""
-        if conn.dialect.name == "postgresql":
-            stmt: Any = postgresql.insert(subjects).on_conflict_do_nothing()
-        else:
-            stmt = sqlite.insert(subjects).on_conflict_do_nothing()
-        conn.execute(stmt, [{"subject_id": sid, "created_at": when} for sid in subject_ids])
+        _INSERT_SUBJECTS.run(conn, [(sid, when) for sid in subject_ids])
 
     # ------------------------------------------------------------------ reads ----------------
 
@@ -312,9 +317,10 @@ _CATEGORY_OF_KIND = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per write, and a frozen __init__ costs 3-4x more
 class _Prepared:
-    """A write that passed classification and the policy, ready for its transaction."""
+    """A write that passed classification and the policy, ready for its transaction (never
+    changed once built)."""
 
     subject_id: str
     field: str

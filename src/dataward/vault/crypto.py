@@ -25,6 +25,7 @@ __all__ = [
     "KEY_BYTES",
     "NONCE_BYTES",
     "CiphertextError",
+    "KeyWrapper",
     "Sealed",
     "Sealer",
     "field_aad",
@@ -117,11 +118,27 @@ def open_value(dek: bytes, sealed: Sealed, *, subject_id: str, field: str, versi
 
 def wrap_data_key(kek: bytes, dek: bytes, *, kek_id: str, subject_id: str) -> bytes:
     """``nonce || AES-GCM(kek, dek)`` bound to the KEK id and the subject."""
-    _check_key(kek, "a key-encryption key")
-    _check_key(dek, "a data key")
-    nonce = os.urandom(NONCE_BYTES)
-    aad = _encode(_WRAP_DOMAIN, kek_id.encode("utf-8"), subject_id.encode("utf-8"))
-    return nonce + AESGCM(kek).encrypt(nonce, dek, aad)
+    return KeyWrapper(kek, kek_id).wrap(dek, subject_id=subject_id)
+
+
+class KeyWrapper:
+    """:func:`wrap_data_key` for many data keys under one KEK: one AES-GCM context and the
+    associated data's KEK part built once (a batch of new subjects wraps many keys)."""
+
+    __slots__ = ("_aead", "_prefix")
+
+    def __init__(self, kek: bytes, kek_id: str) -> None:
+        _check_key(kek, "a key-encryption key")
+        self._aead = AESGCM(kek)
+        self._prefix = _encode(_WRAP_DOMAIN, kek_id.encode("utf-8"))
+
+    def wrap(self, dek: bytes, *, subject_id: str) -> bytes:
+        """``nonce || AES-GCM(kek, dek)`` bound to the KEK id and the subject."""
+        _check_key(dek, "a data key")
+        nonce = os.urandom(NONCE_BYTES)
+        sid = subject_id.encode("utf-8")
+        aad = self._prefix + _u32(len(sid)) + sid  # == _encode(domain, kek id, subject)
+        return nonce + self._aead.encrypt(nonce, dek, aad)
 
 
 def unwrap_data_key(kek: bytes, wrapped: bytes, *, kek_id: str, subject_id: str) -> bytes:

@@ -14,9 +14,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, event, func, select, update
+from sqlalchemy import Engine, bindparam, delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from dataward.db.bulk import BulkInsert
 from dataward.db.engine import read_connection
 from dataward.errors import KeyStoreError, StorageError
 from dataward.vault.crypto import new_data_key
@@ -24,6 +25,11 @@ from dataward.vault.keystore import KeyStore, WrappedKey
 from dataward.vault.schema import keyring_metadata, subject_keys
 
 __all__ = ["KeyRing"]
+
+_SELECT_KEYS = select(
+    subject_keys.c.subject_id, subject_keys.c.kek_id, subject_keys.c.wrapped
+).where(subject_keys.c.subject_id.in_(bindparam("ids", expanding=True)))
+_INSERT_KEYS = BulkInsert(subject_keys, ("subject_id", "kek_id", "wrapped", "created_at"))
 
 
 def _utcnow() -> datetime:
@@ -123,9 +129,7 @@ class KeyRing:
         missing = [sid for sid in wanted if sid not in out]
         if missing:
             with read_connection(self.engine) as conn:
-                rows = conn.execute(
-                    select(subject_keys).where(subject_keys.c.subject_id.in_(missing))
-                ).all()
+                rows = conn.execute(_SELECT_KEYS, {"ids": missing}).all()
             for r in rows:
                 dek = self.keystore.unwrap(
                     WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
@@ -143,14 +147,9 @@ class KeyRing:
             )
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(
-                        subject_keys.insert(),
-                        [
-                            {"subject_id": sid, "kek_id": w.kek_id, "wrapped": w.blob,
-                             "created_at": now}
-                            for sid, w in wrapped.items()
-                        ],
-                    )  # fmt: skip
+                    _INSERT_KEYS.run(
+                        conn, [(sid, w.kek_id, w.blob, now) for sid, w in wrapped.items()]
+                    )
             except IntegrityError:  # a concurrent writer created some: take them one by one
                 for sid in fresh:
                     out[sid] = self.get_or_create(sid)

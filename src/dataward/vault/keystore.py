@@ -37,7 +37,7 @@ from typing import Protocol, runtime_checkable
 
 from dataward.errors import ConfigurationError, KeyStoreError, NotFoundError
 from dataward.settings import Settings
-from dataward.vault.crypto import KEY_BYTES, unwrap_data_key, wrap_data_key
+from dataward.vault.crypto import KEY_BYTES, KeyWrapper, unwrap_data_key, wrap_data_key
 
 __all__ = [
     "KEYSTORES",
@@ -133,10 +133,9 @@ class _LocalKeys(abc.ABC):
         """:meth:`wrap` for many subjects (``subject_id -> dek``), looking up the current KEK
         once (the file store lists its directory for that)."""
         kid = self.current_kek_id()
-        kek = self._kek(kid)
+        wrapper = KeyWrapper(self._kek(kid), kid)
         return {
-            sid: WrappedKey(kid, wrap_data_key(kek, dek, kek_id=kid, subject_id=sid))
-            for sid, dek in deks.items()
+            sid: WrappedKey(kid, wrapper.wrap(dek, subject_id=sid)) for sid, dek in deks.items()
         }
 
     def unwrap(self, wrapped: WrappedKey, *, subject_id: str) -> bytes:

@@ -6,15 +6,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, select, text, tuple_, update
 
+from dataward.db.bulk import BulkInsert
 from dataward.errors import (
     NotFoundError,
 )
 from dataward.policy.model import Obligation
 from dataward.taxonomy import Action, Category
 from dataward.vault.blind_index import IndexKind
-from dataward.vault.bulk import BulkInsert
 from dataward.vault.core import (
     VaultCore,
     _dues,
@@ -43,6 +43,15 @@ _INSERT_VALUES = BulkInsert(
      "version", "state", "purpose", "policy_version", "stored_at", "archive_due", "destroy_due"),
 )  # fmt: skip
 _INSERT_INDEX = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"))
+# the batch's lookups, built once (building them per batch costs more than running them)
+_LIVE_SUBJECTS = select(subjects.c.subject_id).where(
+    subjects.c.subject_id.in_(bindparam("ids", expanding=True))
+)
+_DROP_RESIDUE = delete(values).where(values.c.subject_id.in_(bindparam("ids", expanding=True)))
+_VERSIONS = select(values.c.subject_id, values.c.field, values.c.version).where(
+    values.c.subject_id.in_(bindparam("ids", expanding=True)),
+    tuple_(values.c.subject_id, values.c.field).in_(bindparam("keys", expanding=True)),
+)
 
 
 class VaultWrites(VaultCore):
@@ -224,28 +233,17 @@ class VaultWrites(VaultCore):
     ) -> list[FieldInfo]:
         """Write prepared values inside the caller's transaction, a few statements per batch."""
         sids = sorted({p.subject_id for p in batch})
-        live = {
-            r.subject_id
-            for r in conn.execute(
-                select(subjects.c.subject_id).where(subjects.c.subject_id.in_(sids))
-            )
-        }
+        live = {r[0] for r in conn.execute(_LIVE_SUBJECTS, {"ids": sids})}
         new = [sid for sid in sids if sid not in live]
         if new:
             # New subjects, or destroyed ones whose unreadable rows await the purge.
-            conn.execute(delete(values).where(values.c.subject_id.in_(new)))
+            conn.execute(_DROP_RESIDUE, {"ids": new})
             self._insert_subjects(conn, new, batch[0].when)
         versions: dict[tuple[str, str], int] = {}
         if live:
-            for r in conn.execute(
-                select(values.c.subject_id, values.c.field, values.c.version).where(
-                    values.c.subject_id.in_(sorted(live)),
-                    tuple_(values.c.subject_id, values.c.field).in_(
-                        sorted({(p.subject_id, p.field) for p in batch if p.subject_id in live})
-                    ),
-                )
-            ):
-                versions[(r.subject_id, r.field)] = r.version
+            keys = sorted({(p.subject_id, p.field) for p in batch if p.subject_id in live})
+            for r in conn.execute(_VERSIONS, {"ids": sorted(live), "keys": keys}):
+                versions[(r[0], r[1])] = r[2]
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[tuple[str, str], dict[str, Any]]] = []
         tokens: dict[tuple[str, str], tuple[IndexKind, bytes] | None] = {}

@@ -1,4 +1,5 @@
-"""BulkInsert stores exactly what SQLAlchemy Core's executemany stores, on both backends."""
+"""BulkInsert stores exactly what SQLAlchemy Core's executemany stores, on both backends (COPY on
+PostgreSQL, executemany on SQLite)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 
 from dataward.db import create_engine_for
-from dataward.vault.bulk import BulkInsert
+from dataward.db.bulk import BulkInsert
 
 meta = MetaData()
 things = Table(
@@ -119,3 +121,46 @@ def test_equal_aware_datetimes_in_other_zones_are_converted_each(sqlite_url: str
 def test_a_row_of_the_wrong_width_is_refused(engine: Engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError, match="5 values"):
         BulkInsert(things, COLUMNS).run(conn, [("short", None)])
+
+
+def test_aware_datetimes_are_stored_as_core_stores_them(engine: Engine) -> None:
+    """On PostgreSQL an aware datetime is converted by the server, not cut to its wall clock
+    (COPY would cut it): BulkInsert stores what Core stores, on both backends."""
+    plus1 = datetime(2026, 1, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    rows = [("aw-1", None, None, plus1, T0)]
+    with engine.begin() as conn:
+        BulkInsert(things, COLUMNS).run(conn, rows)
+        BulkInsert(things, COLUMNS, skip_existing=True).run(conn, [("sw-1", *rows[0][1:])])
+        conn.execute(insert(things), [dict(zip(COLUMNS, ("cw-1", *rows[0][1:]), strict=True))])
+    assert _stored(engine, "aw-") == _stored(engine, "cw-") == _stored(engine, "sw-")
+
+
+def test_a_driver_error_is_sqlalchemys_error(engine: Engine) -> None:
+    """A NOT NULL violation inside the bulk path raises SQLAlchemy's IntegrityError (the COPY
+    path wraps psycopg's error as exec_driver_sql does), and the transaction rolls back."""
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        BulkInsert(things, COLUMNS).run(
+            conn, [("ok-1", None, 1, T0, None), (None, None, 2, T0, None)]
+        )
+    assert _stored(engine, "ok-") == []
+
+
+keyed = Table(
+    "bulk_keyed",
+    meta,
+    Column("k", String(50), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+
+def test_skip_existing_leaves_taken_keys_alone(engine: Engine) -> None:
+    bulk = BulkInsert(keyed, ("k", "n"), skip_existing=True)
+    with engine.begin() as conn:
+        bulk.run(conn, [("a", 1), ("b", 2)])
+    with engine.begin() as conn:
+        bulk.run(conn, [("b", 20), ("c", 30)])  # b is taken: no error, b keeps its row
+    with engine.connect() as conn:
+        got = conn.execute(select(keyed.c.k, keyed.c.n).order_by(keyed.c.k)).all()
+    assert [tuple(r) for r in got] == [("a", 1), ("b", 2), ("c", 30)]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        BulkInsert(keyed, ("k", "n")).run(conn, [("a", 9)])  # without it: the usual error
