@@ -62,7 +62,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_help_names_the_flags(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_guarded(app, [verb, "--help"]) == 0
     out = capsys.readouterr().out
-    for flag in ("--host", "--port", "--port-file"):
+    for flag in ("--host", "--port", "--port-file", "--log-level"):
         assert flag in out
     assert ("--workers" in out) is (verb == "serve")
     assert ("--config" in out) is (verb == "serve")
@@ -88,6 +88,18 @@ def test_a_bad_configuration_exits_78_with_a_message(
     assert code == 78
     err = capsys.readouterr().err
     assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.usefixtures("isolated")
+@pytest.mark.parametrize("verb", ["serve", "up"])
+def test_an_unknown_log_level_exits_78_naming_the_setting(
+    tmp_path: Path, verb: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_guarded(app, ["--home", str(tmp_path / "h"), verb, "--log-level", "loud"])
+    assert code == 78
+    err = capsys.readouterr().err
+    assert "log_level" in err
     assert "Traceback" not in err
 
 

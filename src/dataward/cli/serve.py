@@ -27,6 +27,14 @@ PortOpt = Annotated[
     int | None,
     typer.Option("--port", help="Bind port; 0 picks a free one.", show_default="8000"),
 ]
+LogLevelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        help="critical, error, warning, info or debug (every line passes the redacting filter).",
+        show_default="info",
+    ),
+]
 PortFileOpt = Annotated[
     Path | None,
     typer.Option("--port-file", help="Write the bound port to this file once listening."),
@@ -76,6 +84,7 @@ def serve_command(
         ),
     ] = None,
     port_file: PortFileOpt = None,
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Serve the HTTP API. Settings: --config file, then DATAWARD_SERVICE_* variables, then
     these flags; the database (DATAWARD_DATABASE_URL), key store (DATAWARD_VAULT_*) and card
@@ -84,7 +93,9 @@ def serve_command(
     from dataward.service.server import bind_socket, serve
 
     settings = state_of(ctx).settings
-    conf = load_service_config(settings, path=config, host=host, port=port, workers=workers)
+    conf = load_service_config(
+        settings, path=config, host=host, port=port, workers=workers, log_level=log_level
+    )
     with _stoppable():
         sock = bind_socket(conf.host, conf.port)
         typer.echo(f"dataward: serving on {_url(conf.host, sock.getsockname()[1])}", err=True)
@@ -96,6 +107,7 @@ def up_command(
     host: HostOpt = None,
     port: PortOpt = None,
     port_file: PortFileOpt = None,
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Everything local: data directory, SQLite vault and keys, the reference card processor,
     a fresh bootstrap admin key (the previous one is revoked), then the service."""
@@ -114,7 +126,9 @@ def up_command(
         admin_key = rotate_bootstrap_key(settings)
         with ProcessorChild(files).start() as processor:
             env = {**os.environ, **processor.environment()}
-            conf = load_service_config(settings, environ=env, host=host, port=port, workers=1)
+            conf = load_service_config(
+                settings, environ=env, host=host, port=port, workers=1, log_level=log_level
+            )
             sock = bind_socket(conf.host, conf.port)
             url = _url(conf.host, sock.getsockname()[1])
             typer.echo(f"dataward: data directory {home.absolute()}")
