@@ -62,6 +62,13 @@ def test_query_filters(log: AuditLog) -> None:
     window = list(log.query(since=base + timedelta(hours=3), until=base + timedelta(hours=6)))
     assert [e.seq for e in window] == [4, 5, 6]
     assert len(list(log.query(limit=3))) == 3
+    # keyset paging: each page starts after the last seq of the one before
+    pages, after = [], 0
+    while page := [e.seq for e in log.query(category="contact.email", after_seq=after, limit=4)]:
+        pages.append(page)
+        after = page[-1]
+    assert [s for p in pages for s in p] == [e.seq for e in email]
+    assert [len(p) for p in pages] == [4, 4, 2]
 
 
 def test_checkpoints_and_proofs(filled: AuditLog) -> None:

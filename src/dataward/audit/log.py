@@ -180,13 +180,18 @@ class AuditLog:
         action: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after_seq: int | None = None,
         limit: int | None = None,
     ) -> Iterator[AuditEntry]:
         """Entries matching every given filter, oldest first (``until`` is exclusive).
 
+        ``after_seq`` lists only entries after that sequence number: pass the last ``seq`` of
+        one page to read the next (keyset paging on the primary key, no offset scan).
         Entries pruned by retention have no content left and are not listed.
         """
         stmt = chain_select().where(T.c.action.is_not(None))
+        if after_seq is not None:
+            stmt = stmt.where(T.c.seq > after_seq)
         if subject_ref is not None:
             stmt = stmt.where(T.c.subject_ref == subject_ref)
         if actor_id is not None:

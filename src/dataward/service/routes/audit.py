@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import islice
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -77,8 +76,10 @@ def list_entries(
         action=action,
         since=_aware(since, "since"),
         until=_aware(until, "until"),
+        after_seq=after_seq,
+        limit=limit + 1,
     )
-    page = _page(found, after_seq, limit + 1)
+    page = _page(found)
     more = len(page) > limit
     page = page[:limit]
     return EntriesResponse(
@@ -87,11 +88,10 @@ def list_entries(
     )
 
 
-def _page(entries: Iterator[AuditEntry], after_seq: int, n: int) -> list[AuditEntry]:
-    """Up to ``n`` entries after ``after_seq`` from the stream (oldest first); the stream's
-    read connection is released at once."""
+def _page(entries: Iterator[AuditEntry]) -> list[AuditEntry]:
+    """The stream's entries (oldest first); its read connection is released at once."""
     try:
-        return list(islice((e for e in entries if e.seq > after_seq), n))
+        return list(entries)
     finally:
         close = getattr(entries, "close", None)
         if callable(close):
