@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select, update
 
@@ -12,7 +14,8 @@ from dataward.errors import (
     NotFoundError,
     PolicyDeniedError,
 )
-from dataward.vault import CiphertextError, Vault
+from dataward.taxonomy import Action
+from dataward.vault import Actor, CiphertextError, Vault
 from dataward.vault.schema import blind_index, shares, subjects, values
 
 from .conftest import (
@@ -370,3 +373,104 @@ def test_list_fields_of_an_unknown_subject_is_audited_as_an_error(vault: Vault) 
         vault.list_fields("nobody-here", purpose="support", actor=SUPPORT)
     assert audit_count(vault) == n0 + 1
     assert last_audit(vault)["outcome"] == "error"
+
+
+# --- erasure reads and owner links -------------------------------------------------------------
+
+
+def _entries(vault: Vault, subject: str, action: str) -> list[Any]:
+    return list(vault.audit.query(subject_ref=subject, action=action))  # type: ignore[attr-defined]
+
+
+def test_release_for_erasure_is_gated_by_destroy_not_share(vault: Vault) -> None:
+    vault.store("card:a1", "token", "tok-secret-1", category="card.token", purpose="billing",
+                actor=BILLING)  # fmt: skip
+    vault.store("card:a1", "display", "visa ****4242 12/2030", category="card.expiry",
+                purpose="billing", actor=BILLING)  # fmt: skip
+    # The DPM may not share the token, but may release it for its erasure.
+    with pytest.raises(PolicyDeniedError):
+        vault.share("card:a1", "token", recipient="card-processor", purpose="billing", actor=DPM)
+    shares_before = count(vault, shares)
+    got = vault.release_for_erasure(
+        "card:a1", ["token", "display"], purpose="data_subject_request", actor=DPM,
+        recipient="card-processor",
+    )  # fmt: skip
+    assert got == {"token": "tok-secret-1", "display": "visa ****4242 12/2030"}
+    assert count(vault, shares) == shares_before  # nothing recorded as shared
+    released = _entries(vault, "card:a1", "destroy")
+    assert len(released) == 2  # one entry per field
+    assert {e.categories for e in released} == {("card.token",), ("card.expiry",)}
+    for e in released:
+        assert (e.outcome, e.decision.allowed, e.recipient) == ("ok", True, "card-processor")
+        assert (e.actor_role, e.decision.rule_id) == ("dpm", "card-on-file-erasure")
+        assert "tok-secret" not in repr(e.body()) and "4242" not in repr(e.body())
+    # Billing's own erasure purpose works too; the fields are still there (no destroy yet).
+    assert vault.release_for_erasure("card:a1", "token", purpose="billing", actor=BILLING)
+    assert {f.field for f in vault.fields_of("card:a1")} == {"display", "token"}
+
+
+def test_release_for_erasure_refusals_are_audited(vault: Vault) -> None:
+    vault.store("card:b2", "token", "tok-secret-2", category="card.token", purpose="billing",
+                actor=BILLING)  # fmt: skip
+    for actor, purpose in ((DPM, "billing"), (SUPPORT, "support"), (BILLING, "support")):
+        n0 = audit_count(vault)
+        with pytest.raises(PolicyDeniedError) as info:
+            vault.release_for_erasure("card:b2", "token", purpose=purpose, actor=actor)
+        assert "tok-secret" not in str(info.value)
+        assert audit_count(vault) == n0 + 1
+        entry = last_audit(vault)
+        assert (entry["action"], entry["outcome"], entry["allowed"]) == ("destroy", "denied", False)
+    with pytest.raises(NotFoundError):
+        vault.release_for_erasure("card:b2", "nope", purpose="billing", actor=BILLING)
+    assert last_audit(vault)["outcome"] == "error"
+    # High-class secrets never leave, even when the destroy itself is allowed (DPM, high).
+    vault.store("cust-pw", "api", "k3y-0123456789", category="secret.api_key",
+                purpose="authentication", actor=AUTH)  # fmt: skip
+    with pytest.raises(PolicyDeniedError, match="high-never-released"):
+        vault.release_for_erasure("cust-pw", "api", purpose="data_subject_request", actor=DPM)
+    assert vault.destroy("cust-pw", actor=DPM) == ("secret.api_key",)
+
+
+def test_owner_links_find_owned_subjects_without_decrypting(vault: Vault) -> None:
+    for sid, owner in (("card:c1", "cust-a"), ("card:c2", "cust-a"), ("card:c3", "cust-b")):
+        vault.store(sid, "token", f"tok-{sid}", category="card.token", purpose="billing",
+                    actor=BILLING)  # fmt: skip
+        vault.link_owner(sid, owner, actor=BILLING, purpose="billing")
+    vault.link_owner("card:c1", "cust-a", actor=BILLING, purpose="billing")  # idempotent
+    vault.store("note:n1", "token", "tok-n1", category="card.token", purpose="billing",
+                actor=BILLING)  # fmt: skip
+    vault.link_owner("note:n1", "cust-a", actor=BILLING, purpose="billing")
+    with vault.engine.connect() as conn:
+        rows = conn.execute(select(blind_index.c.token, blind_index.c.subject_id)).all()
+    assert all(b"cust-a" not in bytes(r.token) for r in rows)  # the owner is only an HMAC
+
+    def owned(owner: str, actor: Actor = DPM, purpose: str = "data_subject_request",
+              prefix: str = "") -> list[str]:  # fmt: skip
+        return vault.owned_subjects(
+            owner, categories=["card.token"], action=Action.DESTROY, actor=actor,
+            purpose=purpose, prefix=prefix,
+        )  # fmt: skip
+
+    assert owned("cust-a") == ["card:c1", "card:c2", "note:n1"]
+    assert owned("cust-a", prefix="card:") == ["card:c1", "card:c2"]
+    assert owned("cust-b") == ["card:c3"]
+    assert owned("cust-A") == [] and owned("cust-zzz") == []
+    assert last_audit(vault)["action"] == "access"
+    # Refused before looking: an owner without links and one with links answer alike.
+    for owner in ("cust-a", "cust-zzz"):
+        with pytest.raises(PolicyDeniedError):
+            owned(owner, actor=SUPPORT, purpose="support")
+    # Linking is a write on the subject: support may not, nor link a subject that is not here.
+    with pytest.raises(PolicyDeniedError):
+        vault.link_owner("card:c3", "cust-a", actor=SUPPORT, purpose="support")
+    with pytest.raises(NotFoundError):
+        vault.link_owner("card:none", "cust-a", actor=BILLING, purpose="billing")
+    with pytest.raises(InputError):
+        vault.link_owner("card:c3", "card:c3", actor=BILLING, purpose="billing")
+    assert owned("cust-b") == ["card:c3"]
+    # The link goes with its subject; other fields and the lifecycle never touch it.
+    vault.destroy("card:c1", actor=DPM)
+    assert owned("cust-a", prefix="card:") == ["card:c2"]
+    vault.store("card:c2", "token", "tok-new", category="card.token", purpose="billing",
+                actor=BILLING)  # fmt: skip
+    assert owned("cust-a", prefix="card:") == ["card:c2"]

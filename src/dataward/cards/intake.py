@@ -11,6 +11,18 @@ destroys that subject's key (crypto-shredding, backups included) without touchin
 other data. The sealed token is bound to ``<owner>/<reference>``, so a token row moved to another
 card or charged for another owner does not open.
 
+Each card subject carries an *owner link* to its customer (a blind-index entry, keyed HMAC of
+the customer's id, see :meth:`dataward.vault.Vault.link_owner`), so :meth:`CardIntake.cards_of`
+lists a customer's cards without decrypting anything and :meth:`CardIntake.remove_all` erases
+them, at the processor too. Cards registered before the link existed have none: they still
+charge and remove by reference, but ``cards_of`` does not list them until billing links them
+(:meth:`CardIntake.link`, given the owner and the reference from its own records).
+
+Removing a card is an erasure, not a disclosure: the sealed token is read back only to order
+the processor that issued it to delete it, gated by the policy's ``destroy`` decision
+(:meth:`dataward.vault.Vault.release_for_erasure`), so the DPM (``data_subject_request``) and
+billing (``billing``) can both remove a card, while charging still needs ``share``.
+
 The reference is derived from the token with a keyed HMAC: a retried registration (same
 idempotency key, hence the same token from the processor) lands on the same reference and never
 creates a second record. PAN and CVV never reach the vault, the audit log, a log line or an
@@ -25,7 +37,7 @@ import hmac
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from dataward.cards.model import ChargeResult, ProcessorToken, check_amount, check_currency
 from dataward.cards.processor import CardProcessor, new_idempotency_key
@@ -54,6 +66,7 @@ _TOKEN_FIELD: Final = "token"  # noqa: S105 - a vault field name, not a secret
 _DISPLAY_FIELD: Final = "display"
 _REF_PREFIX: Final = "card:"
 _CARD_DATA: Final = ("card.cvv", "card.expiry", "card.pan")
+_ON_FILE: Final = ("card.expiry", "card.token")  # what a card subject holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +248,7 @@ class CardIntake:
             self._vault.store(
                 ref, _TOKEN_FIELD, sealed.text, category="card.token", purpose=purpose, actor=actor
             )
+            self._vault.link_owner(ref, subject_id, actor=actor, purpose=purpose)
         except DatawardError:
             self._undo(ref, token, actor, purpose)
             raise
@@ -255,18 +269,38 @@ class CardIntake:
 
     # --- charge and remove -----------------------------------------------------------------
 
-    def _token(self, subject_id: str, ref: str, actor: Actor, purpose: str) -> ProcessorToken:
+    def _token(
+        self,
+        subject_id: str,
+        ref: str,
+        actor: Actor,
+        purpose: str,
+        *,
+        read: Literal["share", "erase", "use"] = "share",
+    ) -> ProcessorToken:
+        """The card's token, opened for ``subject_id``: shared with the processor (a charge),
+        released only for the processor to delete it (``erase``), or used here (``use``: to
+        prove the owner)."""
         check_id(subject_id, "a subject id")
         check_id(ref, "a card reference")
         if not ref.startswith(_REF_PREFIX):
             raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
-        values = self._vault.share(
-            ref, _TOKEN_FIELD, recipient=self._recipient, purpose=purpose, actor=actor
-        )
+        sealed: str | None
+        if read == "erase":
+            sealed = self._vault.release_for_erasure(
+                ref, _TOKEN_FIELD, purpose=purpose, actor=actor, recipient=self._recipient
+            )[_TOKEN_FIELD]
+        elif read == "use":
+            sealed = self._vault.use(ref, _TOKEN_FIELD, purpose=purpose, actor=actor)[
+                _TOKEN_FIELD
+            ].value
+        else:
+            sealed = self._vault.share(
+                ref, _TOKEN_FIELD, recipient=self._recipient, purpose=purpose, actor=actor
+            )[_TOKEN_FIELD]
         try:
-            return open_token(
-                values[_TOKEN_FIELD], self._keys, context=self._context(subject_id, ref)
-            )
+            if sealed is not None:
+                return open_token(sealed, self._keys, context=self._context(subject_id, ref))
         except KeyStoreError:
             pass
         raise NotFoundError(
@@ -303,13 +337,15 @@ class CardIntake:
     ) -> None:
         """Delete the token at the processor, then crypto-shred the card here.
 
-        ``subject_id`` is needed only when ``card_ref`` is a plain reference string.
+        An erasure: the policy must let ``actor`` destroy the card's data for ``purpose``
+        (billing for ``billing``, the DPM for ``data_subject_request``). ``subject_id`` is
+        needed only when ``card_ref`` is a plain reference string.
         """
         owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
         if owner is None:
             raise InputError("remove() needs subject_id= when given a reference string")
         ref = str(card_ref)
-        token = self._token(owner, ref, actor, purpose)
+        token = self._token(owner, ref, actor, purpose, read="erase")
         try:
             self._processor.delete_token(token, idempotency_key=new_idempotency_key())
         except ProcessorError:
@@ -317,3 +353,42 @@ class CardIntake:
             raise
         self._vault.destroy(ref, actor=actor, purpose=purpose)
         _log.debug("card %s removed here and at the processor", ref)
+
+    def link(
+        self,
+        card_ref: CardRef | str,
+        *,
+        actor: Actor,
+        subject_id: str | None = None,
+        purpose: str = "billing",
+    ) -> None:
+        """Give a card registered before owner links existed its link, so that
+        :meth:`cards_of` and :meth:`remove_all` reach it. The owner is proven: the card's
+        token must open for ``subject_id`` (it is bound to ``<owner>/<reference>``), else
+        :class:`NotFoundError`. Needs the policy's ``use`` and ``store`` of the card's data
+        (billing, ``billing``). Idempotent."""
+        owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
+        if owner is None:
+            raise InputError("link() needs subject_id= when given a reference string")
+        ref = str(card_ref)
+        self._token(owner, ref, actor, purpose, read="use")
+        self._vault.link_owner(ref, owner, actor=actor, purpose=purpose)
+
+    def cards_of(self, subject_id: str, *, actor: Actor, purpose: str) -> list[str]:
+        """The references of ``subject_id``'s cards, from their owner links (nothing
+        decrypted). The listing serves removal: the policy must let ``actor`` destroy card
+        data for ``purpose``. Cards registered before owner links existed are not listed."""
+        check_id(subject_id, "a subject id")
+        return self._vault.owned_subjects(
+            subject_id, categories=_ON_FILE, action=Action.DESTROY, actor=actor,
+            purpose=purpose, prefix=_REF_PREFIX,
+        )  # fmt: skip
+
+    def remove_all(self, subject_id: str, *, actor: Actor, purpose: str) -> list[str]:
+        """Remove every card of ``subject_id`` (:meth:`cards_of`), each at the processor then
+        here; the references removed. Stops at the first failure: what was removed stays
+        removed, a retry removes the rest."""
+        refs = self.cards_of(subject_id, actor=actor, purpose=purpose)
+        for ref in refs:
+            self.remove(ref, subject_id=subject_id, actor=actor, purpose=purpose)
+        return refs

@@ -5,6 +5,10 @@ The index key is separate from every encryption key (it comes from the key store
 ``"alice@example.com"`` index to the same token, and ``+41 44 668 18 00`` and ``044 668 18 00``
 (region CH) both index as E.164. The kind is part of the MAC input, so an e-mail token never
 matches a customer-id token.
+
+Kind ``owner`` is fed by no category: it links a subject to the subject it belongs to (a card
+subject ``card:<hex>`` to its customer), see :meth:`dataward.vault.Vault.link_owner`. Its
+"normalisation" is the subject id itself, exactly.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class IndexKind(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     CUSTOMER_ID = "customer_id"
+    OWNER = "owner"
 
 
 # Which categories feed which blind index (registered here, once).
@@ -75,10 +80,18 @@ def _customer_id(value: str, _region: str) -> str:
     return v
 
 
+def _owner(value: str, _region: str) -> str:
+    # subject ids are exact (checked by the vault): no case or space folding
+    if not value:
+        raise InputError("an owner subject id may not be empty")
+    return value
+
+
 _NORMALISERS: dict[IndexKind, Callable[[str, str], str]] = {
     IndexKind.EMAIL: _email,
     IndexKind.PHONE: _phone,
     IndexKind.CUSTOMER_ID: _customer_id,
+    IndexKind.OWNER: _owner,
 }
 
 

@@ -333,6 +333,12 @@ class DestroyResponse(ResponseModel):
     destroyed_categories: list[str] = Field(
         description="Categories whose values are now unreadable everywhere (key shredded)."
     )
+    removed_cards: list[str] = Field(
+        default_factory=list,
+        description="References of the subject's cards removed first, at the card processor "
+        "and here (empty without a card processor).",
+        examples=[["card:3f2a9c0d1e4b5a6978877665"]],
+    )
 
 
 class SearchRequest(RequestModel):

@@ -99,7 +99,9 @@ def charge_card(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Remove a card",
-    description="Deletes the token at the processor, then crypto-shreds the card here.",
+    description="Deletes the token at the processor, then crypto-shreds the card here. An "
+    "erasure: the policy must let the caller destroy card data for the purpose (billing with "
+    "`billing`, the Data Protection Manager with `data_subject_request`).",
 )
 def remove_card(
     card_ref: CardRefPath,

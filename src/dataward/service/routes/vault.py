@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
+from dataward.errors import NotFoundError
 from dataward.service.context import ServiceContext
 from dataward.service.deps import Caller, get_context, requires
 from dataward.service.models.common import FIELD_PATTERN, ID_PATTERN, NAME_PATTERN
@@ -223,8 +224,10 @@ def export_subject(
     "/{subject_id}",
     response_model=DestroyResponse,
     summary="Destroy a subject (Data Protection Manager)",
-    description="Crypto-shreds the subject: its data key is destroyed, so its values are "
-    "unreadable in every copy, backups included. Audited.",
+    description="Removes the subject's cards first when a card processor is configured (the "
+    "processor deletes each token, then the card is crypto-shredded here; a processor failure "
+    "stops the erasure, which can be retried), then crypto-shreds the subject: its data key is "
+    "destroyed, so its values are unreadable in every copy, backups included. Audited.",
 )
 def destroy_subject(
     subject_id: SubjectPath,
@@ -232,8 +235,18 @@ def destroy_subject(
     caller: Caller = _ERASE,
     ctx: ServiceContext = _CTX,
 ) -> DestroyResponse:
-    cats = ctx.vault.destroy(subject_id, actor=caller.actor, purpose=purpose)
-    return DestroyResponse(subject_id=subject_id, destroyed_categories=sorted(cats))
+    removed: list[str] = []
+    if ctx.cards is not None:
+        removed = ctx.cards.remove_all(subject_id, actor=caller.actor, purpose=purpose)
+    try:
+        cats: tuple[str, ...] = ctx.vault.destroy(subject_id, actor=caller.actor, purpose=purpose)
+    except NotFoundError:
+        if not removed:
+            raise
+        cats = ()  # a customer known here only by cards: those were the erasure
+    return DestroyResponse(
+        subject_id=subject_id, destroyed_categories=sorted(cats), removed_cards=removed
+    )
 
 
 @router.post(

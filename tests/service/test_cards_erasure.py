@@ -1,0 +1,138 @@
+"""Card erasure over HTTP, through the reference card processor (TLS, its own process): the
+Data Protection Manager removes a card, and erasing a customer removes their cards at the
+processor too; support is still refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cards.conftest import ProcessorServer, ca, ca_path, processor_server  # noqa: F401
+from dataward.cards import HttpCardProcessor
+from dataward.service.app import create_app
+from dataward.service.context import ServiceContext
+from dataward.settings import load_settings
+from dataward.vault.factory import open_vault
+
+from .conftest import SERVICE_ENVIRON, make_service_config
+
+DSR = "data_subject_request"
+PANS = ("4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556")
+
+
+@pytest.fixture
+def world(
+    processor_server: ProcessorServer,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> Iterator[tuple[TestClient, ServiceContext]]:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = load_settings(home, environ=SERVICE_ENVIRON)
+    vault = open_vault(settings, SERVICE_ENVIRON)
+    processor = HttpCardProcessor(
+        processor_server.url,
+        processor_server.api_key,
+        ca_bundle=processor_server.ca_path,
+        pins=[processor_server.cert_pin],
+    )
+    ctx = ServiceContext.build(
+        settings, make_service_config(processor=True), vault, processor=processor
+    )
+    try:
+        with TestClient(create_app(ctx), raise_server_exceptions=False) as c:
+            yield c, ctx
+    finally:
+        ctx.close()
+
+
+def _headers(ctx: ServiceContext, role: str) -> dict[str, str]:
+    _, key = ctx.keys.create(role)
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _code(resp: Any, status: int) -> str:
+    assert resp.status_code == status, resp.text
+    return str(resp.json()["code"])
+
+
+def _register(client: TestClient, headers: dict[str, str], subject: str, pan: str) -> str:
+    card = {"subject_id": subject, "pan": pan, "cvv": "737", "expiry": "12/2030", "holder": "J D"}
+    made = client.post("/v1/cards", json=card, headers=headers)
+    assert made.status_code == 201, made.text
+    return str(made.json()["card_ref"])
+
+
+def _charge(client: TestClient, headers: dict[str, str], subject: str, ref: str) -> Any:
+    body = {"subject_id": subject, "amount": 100, "currency": "CHF"}
+    return client.post(f"/v1/cards/{ref}/charges", json=body, headers=headers)
+
+
+def test_dpm_removes_a_card(
+    world: tuple[TestClient, ServiceContext],
+    processor_server: ProcessorServer,  # noqa: F811
+) -> None:
+    client, ctx = world
+    billing, dpm, support = (_headers(ctx, r) for r in ("billing", "dpm", "support"))
+    ref = _register(client, billing, "cust-1", PANS[0])
+    tokens = processor_server.count("tokens")
+    url = f"/v1/cards/{ref}?subject_id=cust-1"
+    assert _code(client.delete(url, headers=support), 403) == "role_not_allowed"
+    assert _code(client.delete(url, headers=dpm), 403) == "policy_denied"  # purpose billing
+    assert _code(client.delete(f"{url}&purpose=support", headers=dpm), 403) == "policy_denied"
+    assert processor_server.count("tokens") == tokens
+    assert _charge(client, billing, "cust-1", ref).status_code == 201  # still on file
+
+    gone = client.delete(f"{url}&purpose={DSR}", headers=dpm)
+    assert gone.status_code == 204, gone.text
+    assert processor_server.count("tokens") == tokens - 1
+    assert _code(_charge(client, billing, "cust-1", ref), 404) == "not_found"
+    assert _code(client.delete(f"{url}&purpose={DSR}", headers=dpm), 404) == "not_found"
+
+
+def test_erasing_a_customer_removes_their_cards_at_the_processor(
+    world: tuple[TestClient, ServiceContext],
+    processor_server: ProcessorServer,  # noqa: F811
+) -> None:
+    client, ctx = world
+    billing, dpm, support, service = (
+        _headers(ctx, r) for r in ("billing", "dpm", "support", "service")
+    )
+    mine = sorted(_register(client, billing, "cust-9", pan) for pan in PANS[:2])
+    theirs = _register(client, billing, "cust-10", PANS[2])
+    stored = client.post(
+        "/v1/subjects/cust-9/fields",
+        json={"purpose": "contract", "fields": [{"field": "email", "value": "n@example.com"}]},
+        headers=service,
+    )
+    assert stored.status_code == 201, stored.text
+    tokens = processor_server.count("tokens")
+
+    assert _code(client.delete("/v1/subjects/cust-9", headers=support), 403) == "role_not_allowed"
+    assert _code(client.delete("/v1/subjects/cust-9", headers=billing), 403) == "role_not_allowed"
+    assert processor_server.count("tokens") == tokens
+
+    erased = client.delete("/v1/subjects/cust-9", headers=dpm)
+    assert erased.status_code == 200, erased.text
+    body = erased.json()
+    assert body["removed_cards"] == mine
+    assert body["destroyed_categories"] == ["contact.email"]
+    assert processor_server.count("tokens") == tokens - 2
+    for ref in mine:
+        assert _code(_charge(client, billing, "cust-9", ref), 404) == "not_found"
+    assert ctx.vault.fields_of("cust-9") == []
+    # The other customer's card is untouched; erasing them (cards only) removes it as well.
+    assert _charge(client, billing, "cust-10", theirs).status_code == 201
+    only_cards = client.delete("/v1/subjects/cust-10", headers=dpm)
+    assert only_cards.status_code == 200, only_cards.text
+    assert only_cards.json() == {
+        "subject_id": "cust-10",
+        "destroyed_categories": [],
+        "removed_cards": [theirs],
+    }
+    assert processor_server.count("tokens") == tokens - 3
+    # Nothing left: the erasure of an unknown customer is still a 404.
+    assert _code(client.delete("/v1/subjects/cust-10", headers=dpm), 404) == "not_found"
