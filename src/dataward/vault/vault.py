@@ -13,11 +13,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
-from dataward.db.bulk import BulkInsert
 from dataward.db.engine import read_connection
 from dataward.errors import (
     InputError,
@@ -46,19 +45,14 @@ from dataward.vault.model import (
     check_id,
     check_name,
 )
+from dataward.vault.owners import VaultOwners
 from dataward.vault.schema import blind_index, shares, subjects
 from dataward.vault.writes import VaultWrites
 
-__all__ = ["OWNER_FIELD", "Vault", "_naive", "delete_subject", "purge_destroyed", "utcnow"]
-
-#: The ``field`` of an owner link in the blind index: not a valid field name (``check_field``
-#: refuses ``@``), so no value row can ever own it, replace it or purge it; the link goes with
-#: its subject (``delete_subject``).
-OWNER_FIELD: Final = "@owner"
-_INSERT_LINK = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"), skip_existing=True)
+__all__ = ["Vault", "_naive", "delete_subject", "purge_destroyed", "utcnow"]
 
 
-class Vault(VaultWrites):
+class Vault(VaultWrites, VaultOwners):
     """Governed storage: explicit dependencies in (engine, policy, key ring with its key store,
     audit log, detector), nothing global. ``engine`` holds the data and the audit log (schema
     ``0002``); the key ring should be another database (``Vault.open`` puts it in
@@ -210,36 +204,6 @@ class Vault(VaultWrites):
                 denied, action=Action.SHARE, category=bad.category, actor=actor, purpose=purpose
             )
         return out
-
-    def _present_rows(
-        self,
-        conn: Connection,
-        subject_id: str,
-        names: Sequence[str],
-        *,
-        actor: Actor,
-        action: str,
-        purpose: str,
-        recipient: str | None = None,
-    ) -> tuple[list[Any], list[str], NotFoundError | None]:
-        """The rows of ``names``, their categories, and the error to raise once the
-        transaction commits if any field is missing (that failure is audited here)."""
-        rows = self._rows(conn, subject_id, names)
-        cats = [r.category for r in rows]
-        missing = sorted(set(names) - {r.field for r in rows})
-        if not missing:
-            return rows, cats, None
-        self._audit(
-            conn, actor=actor, action=action, subject_id=subject_id, categories=cats,
-            purpose=purpose, recipient=recipient, outcome="error",
-        )  # fmt: skip
-        return (
-            rows,
-            cats,
-            NotFoundError(
-                f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
-            ),
-        )
 
     # ------------------------------------------------------------------ lifecycle actions ----
 
@@ -399,144 +363,3 @@ class Vault(VaultWrites):
         if not infos:
             raise NotFoundError(f"subject {subject_id!r} is not in the vault")
         return infos
-
-    # ------------------------------------------------------------------ owners and erasure ---
-
-    def release_for_erasure(
-        self,
-        subject_id: str,
-        fields: Sequence[str] | str,
-        *,
-        purpose: str,
-        actor: Actor,
-        recipient: str | None = None,
-    ) -> dict[str, str]:
-        """Values of ``fields`` handed back only so that the party that issued them deletes
-        them (a card token sent back to its processor with a delete order): that discloses
-        nothing, so the gate is the policy's ``destroy`` decision, not ``share``. Nothing is
-        recorded as shared; one audit entry per field (action ``destroy``, the optional
-        ``recipient``, never the value). High-class and hashed values never leave.
-
-        The caller destroys the subject (:meth:`destroy`) once the issuer confirmed."""
-        names = [fields] if isinstance(fields, str) else list(fields)
-        check_id(subject_id, "a subject id")
-        check_name(purpose, "a purpose")
-        if recipient is not None:
-            check_id(recipient, "a recipient")
-        if not names:
-            raise InputError("release_for_erasure needs at least one field")
-        for n in names:
-            check_field(n)
-        with self.engine.begin() as conn:
-            rows, _cats, missing_err = self._present_rows(
-                conn, subject_id, names, actor=actor, action="destroy", purpose=purpose,
-                recipient=recipient,
-            )  # fmt: skip
-            if missing_err is None:
-                decisions = [self._decide(Action.DESTROY, r.category, actor, purpose) for r in rows]
-                for i, (r, d) in enumerate(zip(rows, decisions, strict=True)):
-                    if d.allowed and _protected(r):
-                        decisions[i] = Decision(
-                            False, "builtin:high-never-released",
-                            "high-class secrets never leave the vault",
-                            policy_version=d.policy_version,
-                        )  # fmt: skip
-                denied = next((d for d in decisions if not d.allowed), None)
-                out = {} if denied is not None else {r.field: self._open(r) for r in rows}
-                for r, d in zip(rows, decisions, strict=True):
-                    self._audit(
-                        conn, actor=actor, action="destroy", subject_id=subject_id,
-                        categories=[r.category], decisions=[d], purpose=purpose,
-                        recipient=recipient, outcome="denied" if denied else "ok",
-                    )  # fmt: skip
-        if missing_err is not None:
-            raise missing_err
-        if denied is not None:
-            bad = rows[decisions.index(denied)]
-            raise self._deny(
-                denied, action=Action.DESTROY, category=bad.category, actor=actor, purpose=purpose
-            )
-        return out
-
-    def link_owner(self, subject_id: str, owner: str, *, actor: Actor, purpose: str) -> None:
-        """Record that ``subject_id`` belongs to subject ``owner`` (a card to its customer),
-        as a blind-index entry on ``subject_id`` (HMAC of the owner's id: the owner is not
-        stored in clear). A write on ``subject_id``: the policy must let ``actor`` store every
-        category it holds for ``purpose``. Idempotent; audited as ``store``. The link goes when
-        ``subject_id`` is destroyed."""
-        check_id(subject_id, "a subject id")
-        check_id(owner, "an owner subject id")
-        check_name(purpose, "a purpose")
-        if owner == subject_id:
-            raise InputError("a subject cannot be its own owner")
-        token = self.indexer.token(IndexKind.OWNER, owner)
-        with self.engine.begin() as conn:
-            cats = sorted({r.category for r in self._rows(conn, subject_id, None)})
-            if not cats:
-                self._audit(
-                    conn, actor=actor, action="store", subject_id=subject_id, purpose=purpose,
-                    outcome="error",
-                )  # fmt: skip
-                raise NotFoundError(f"subject {subject_id!r} is not in the vault")
-            decisions = [self._decide(Action.STORE, c, actor, purpose) for c in cats]
-            denied = next((d for d in decisions if not d.allowed), None)
-            if denied is None:
-                _INSERT_LINK.run(conn, [(IndexKind.OWNER.value, token, subject_id, OWNER_FIELD)])
-            self._audit(
-                conn, actor=actor, action="store", subject_id=subject_id, categories=cats,
-                decisions=decisions, purpose=purpose, outcome="denied" if denied else "ok",
-            )  # fmt: skip
-        if denied is not None:
-            raise self._deny(
-                denied, action=Action.STORE, category=cats[decisions.index(denied)],
-                actor=actor, purpose=purpose,
-            )  # fmt: skip
-
-    def owned_subjects(
-        self,
-        owner: str,
-        *,
-        categories: Sequence[str],
-        action: Action = Action.USE,
-        actor: Actor,
-        purpose: str,
-        prefix: str = "",
-    ) -> list[str]:
-        """Subjects linked to ``owner`` (:meth:`link_owner`) whose id starts with ``prefix``:
-        one blind-index probe, nothing decrypted. The policy must let ``actor`` do ``action``
-        on every one of ``categories`` (what the caller is after, decided before looking, so a
-        refusal never tells whether anything is linked). Audited as ``access``."""
-        check_id(owner, "an owner subject id")
-        check_name(purpose, "a purpose")
-        cats = sorted(set(categories))
-        if not cats:
-            raise InputError("owned_subjects needs the categories the caller is after")
-        token = self.indexer.token(IndexKind.OWNER, owner)
-        decisions = [self._decide(Action(action), c, actor, purpose) for c in cats]
-        denied = next((d for d in decisions if not d.allowed), None)
-        with self.engine.begin() as conn:
-            found: list[str] = []
-            if denied is None:
-                found = [
-                    r.subject_id
-                    for r in conn.execute(
-                        select(blind_index.c.subject_id)
-                        .where(
-                            blind_index.c.kind == IndexKind.OWNER.value,
-                            blind_index.c.token == token,
-                        )
-                        .distinct()
-                        .order_by(blind_index.c.subject_id)
-                    )
-                    if r.subject_id.startswith(prefix)
-                ]
-            self._audit(
-                conn, actor=actor, action="access", subject_id=owner, categories=cats,
-                decisions=decisions, purpose=purpose, outcome="denied" if denied else "ok",
-            )  # fmt: skip
-        if denied is not None:
-            raise self._deny(
-                denied, action=Action(action), category=cats[decisions.index(denied)],
-                actor=actor, purpose=purpose,
-            )  # fmt: skip
-        return found

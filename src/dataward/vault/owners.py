@@ -1,0 +1,175 @@
+"""Owner links and erasure at the issuer: the vault side of "erasing a customer reaches their
+cards".
+
+A subject can be *linked* to the subject it belongs to (a card to its customer) by a blind-index
+entry (HMAC of the owner's id: the owner is never stored in clear), listed without decrypting
+anything, and its values can be *released for erasure*: handed back only so that the party that
+issued them deletes them, gated by the policy's ``destroy`` decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from sqlalchemy import select
+
+from dataward.db.bulk import BulkInsert
+from dataward.errors import InputError, NotFoundError
+from dataward.policy.model import Decision
+from dataward.taxonomy import Action
+from dataward.vault.blind_index import IndexKind
+from dataward.vault.core import VaultCore, _protected
+from dataward.vault.model import Actor, check_field, check_id, check_name
+from dataward.vault.schema import blind_index
+
+__all__ = ["OWNER_FIELD", "VaultOwners"]
+
+#: The ``field`` of an owner link in the blind index: not a valid field name (``check_field``
+#: refuses ``@``), so no value row can ever own it, replace it or purge it; the link goes with
+#: its subject (``delete_subject``).
+OWNER_FIELD: Final = "@owner"
+_INSERT_LINK = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"), skip_existing=True)
+
+
+class VaultOwners(VaultCore):
+    """Owner links and release for erasure (mixed into :class:`~dataward.vault.vault.Vault`)."""
+
+    def release_for_erasure(
+        self,
+        subject_id: str,
+        fields: Sequence[str] | str,
+        *,
+        purpose: str,
+        actor: Actor,
+        recipient: str | None = None,
+    ) -> dict[str, str]:
+        """Values of ``fields`` handed back only so that the party that issued them deletes
+        them (a card token sent back to its processor with a delete order): that discloses
+        nothing, so the gate is the policy's ``destroy`` decision, not ``share``. Nothing is
+        recorded as shared; one audit entry per field (action ``destroy``, the optional
+        ``recipient``, never the value). High-class and hashed values never leave.
+
+        The caller destroys the subject (:meth:`destroy`) once the issuer confirmed."""
+        names = [fields] if isinstance(fields, str) else list(fields)
+        check_id(subject_id, "a subject id")
+        check_name(purpose, "a purpose")
+        if recipient is not None:
+            check_id(recipient, "a recipient")
+        if not names:
+            raise InputError("release_for_erasure needs at least one field")
+        for n in names:
+            check_field(n)
+        with self.engine.begin() as conn:
+            rows, _cats, missing_err = self._present_rows(
+                conn, subject_id, names, actor=actor, action="destroy", purpose=purpose,
+                recipient=recipient,
+            )  # fmt: skip
+            if missing_err is None:
+                decisions = [self._decide(Action.DESTROY, r.category, actor, purpose) for r in rows]
+                for i, (r, d) in enumerate(zip(rows, decisions, strict=True)):
+                    if d.allowed and _protected(r):
+                        decisions[i] = Decision(
+                            False, "builtin:high-never-released",
+                            "high-class secrets never leave the vault",
+                            policy_version=d.policy_version,
+                        )  # fmt: skip
+                denied = next((d for d in decisions if not d.allowed), None)
+                out = {} if denied is not None else {r.field: self._open(r) for r in rows}
+                for r, d in zip(rows, decisions, strict=True):
+                    self._audit(
+                        conn, actor=actor, action="destroy", subject_id=subject_id,
+                        categories=[r.category], decisions=[d], purpose=purpose,
+                        recipient=recipient, outcome="denied" if denied else "ok",
+                    )  # fmt: skip
+        if missing_err is not None:
+            raise missing_err
+        if denied is not None:
+            bad = rows[decisions.index(denied)]
+            raise self._deny(
+                denied, action=Action.DESTROY, category=bad.category, actor=actor, purpose=purpose
+            )
+        return out
+
+    def link_owner(self, subject_id: str, owner: str, *, actor: Actor, purpose: str) -> None:
+        """Record that ``subject_id`` belongs to subject ``owner`` (a card to its customer),
+        as a blind-index entry on ``subject_id`` (HMAC of the owner's id: the owner is not
+        stored in clear). A write on ``subject_id``: the policy must let ``actor`` store every
+        category it holds for ``purpose``. Idempotent; audited as ``store``. The link goes when
+        ``subject_id`` is destroyed."""
+        check_id(subject_id, "a subject id")
+        check_id(owner, "an owner subject id")
+        check_name(purpose, "a purpose")
+        if owner == subject_id:
+            raise InputError("a subject cannot be its own owner")
+        token = self.indexer.token(IndexKind.OWNER, owner)
+        with self.engine.begin() as conn:
+            cats = sorted({r.category for r in self._rows(conn, subject_id, None)})
+            if not cats:
+                self._audit(
+                    conn, actor=actor, action="store", subject_id=subject_id, purpose=purpose,
+                    outcome="error",
+                )  # fmt: skip
+                raise NotFoundError(f"subject {subject_id!r} is not in the vault")
+            decisions = [self._decide(Action.STORE, c, actor, purpose) for c in cats]
+            denied = next((d for d in decisions if not d.allowed), None)
+            if denied is None:
+                _INSERT_LINK.run(conn, [(IndexKind.OWNER.value, token, subject_id, OWNER_FIELD)])
+            self._audit(
+                conn, actor=actor, action="store", subject_id=subject_id, categories=cats,
+                decisions=decisions, purpose=purpose, outcome="denied" if denied else "ok",
+            )  # fmt: skip
+        if denied is not None:
+            raise self._deny(
+                denied, action=Action.STORE, category=cats[decisions.index(denied)],
+                actor=actor, purpose=purpose,
+            )  # fmt: skip
+
+    def owned_subjects(
+        self,
+        owner: str,
+        *,
+        categories: Sequence[str],
+        action: Action = Action.USE,
+        actor: Actor,
+        purpose: str,
+        prefix: str = "",
+    ) -> list[str]:
+        """Subjects linked to ``owner`` (:meth:`link_owner`) whose id starts with ``prefix``:
+        one blind-index probe, nothing decrypted. The policy must let ``actor`` do ``action``
+        on every one of ``categories`` (what the caller is after, decided before looking, so a
+        refusal never tells whether anything is linked). Audited as ``access``."""
+        check_id(owner, "an owner subject id")
+        check_name(purpose, "a purpose")
+        cats = sorted(set(categories))
+        if not cats:
+            raise InputError("owned_subjects needs the categories the caller is after")
+        token = self.indexer.token(IndexKind.OWNER, owner)
+        decisions = [self._decide(Action(action), c, actor, purpose) for c in cats]
+        denied = next((d for d in decisions if not d.allowed), None)
+        with self.engine.begin() as conn:
+            found: list[str] = []
+            if denied is None:
+                found = [
+                    r.subject_id
+                    for r in conn.execute(
+                        select(blind_index.c.subject_id)
+                        .where(
+                            blind_index.c.kind == IndexKind.OWNER.value,
+                            blind_index.c.token == token,
+                        )
+                        .distinct()
+                        .order_by(blind_index.c.subject_id)
+                    )
+                    if r.subject_id.startswith(prefix)
+                ]
+            self._audit(
+                conn, actor=actor, action="access", subject_id=owner, categories=cats,
+                decisions=decisions, purpose=purpose, outcome="denied" if denied else "ok",
+            )  # fmt: skip
+        if denied is not None:
+            raise self._deny(
+                denied, action=Action(action), category=cats[decisions.index(denied)],
+                actor=actor, purpose=purpose,
+            )  # fmt: skip
+        return found
