@@ -3,11 +3,13 @@ on big windows, literal starts computed from their length, the looser address pr
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 
 import pytest
 
-from dataward.detect import Detector
+from dataward.detect import Detector, PatternRecognizer, confirm, pattern_recognizers
+from dataward.detect.engine import CHUNK, OVERLAP
 from dataward.detect.spec import drop_upper_bounds
 from dataward.detect.validators import memoized, phone_valid
 
@@ -112,3 +114,80 @@ def test_password_finder_gives_the_regex_matches(
 ) -> None:
     found = [(f.start, f.end) for f in patterns.detect(text) if f.detector == "secret.password_kv"]
     assert found == spans
+
+
+@pytest.mark.parametrize("accent", ["", "é"])
+@pytest.mark.parametrize("min_score", [0.5, 0.8])
+def test_big_text_findings_repeat_with_each_line(
+    full: Detector, accent: str, min_score: float
+) -> None:
+    """Findings are built only for what a window keeps (score, owned range): on a text of many
+    windows made of one line repeated, each line gives the findings of the line alone, shifted,
+    none lost or doubled at window edges, with and without non-ASCII text."""
+    line = (
+        f"10.1.2.3 - - [12/Mar/2025] {accent}GET /v2/zone?u=jean.dupont@example.ch "
+        '"curl/8.4.0" card 4111 1111 1111 1111 call +41 79 123 45 67 '
+        "https://portal.exoscale.com/u/42 IBAN CH93 0076 2011 6238 5295 7\n"
+    )
+    detector = Detector(full.recognizers, min_score=min_score)
+    alone = [(f.start, f.end, f.category, f.score) for f in detector.detect(line)]
+    assert len(alone) >= 6
+    assert all(score >= min_score for *_, score in alone)
+    reps = (2 * CHUNK + OVERLAP) // len(line) + 3
+    text = line * reps
+    found = [(f.start, f.end, f.category, f.score) for f in detector.detect(text)]
+    expected = [
+        (s + k * len(line), e + k * len(line), c, score)
+        for k in range(reps)
+        for s, e, c, score in alone
+    ]
+    assert found == expected
+    pieces = (text[i : i + 9999] for i in range(0, len(text), 9999))
+    streamed = [(f.start, f.end, f.category, f.score) for f in detector.detect_stream(pieces)]
+    assert streamed == expected
+
+
+def _without_confirm() -> Detector:
+    return Detector(
+        [
+            PatternRecognizer(r.id, [dataclasses.replace(s, confirm=False) for s in r.specs])
+            for r in pattern_recognizers()
+        ]
+    )
+
+
+_LOG_LINES = (
+    "2025-03-12T10:22:01.123Z INFO trace=12345678901234567890123 span 4111-1111-1111-11112",
+    "2025-03-12T10:22:02.456Z WARN order 0041 7912 3456 7890 12 ref ABCD12 3456 7890",
+    "2025-03-12T10:22:03.789Z INFO paid with 4111 1111 1111 1111 from CH93 0076 2011 6238 5295 7",
+    "2025-03-12T10:22:04.000Z INFO call +41 79 123 45 67, AHV 756.1234.5678.97, cvv: 123",
+    "2025-03-12T10:22:05.000Z INFO 8000 Zürich, Bahnhofstrasse 12, DE 12 345 678 901",
+    "2025-03-12T10:22:06.000Z DEBUG DNI 12345678Z NIE X1234567L ssn 123-45-6789 exp 12/27",
+)
+
+
+@pytest.mark.parametrize("lines", [_LOG_LINES, _LOG_LINES[:2], _LOG_LINES[2:4], _LOG_LINES[4:]])
+@pytest.mark.parametrize("size", [100, 5000, 70000])
+def test_set_confirmation_keeps_findings(
+    patterns: Detector, lines: tuple[str, ...], size: int
+) -> None:
+    """Big windows ask one RE2 set which card, ID and phone specs match at all before running
+    them: the findings are those of the same specs run one by one."""
+    text = ("\n".join(lines) + "\n") * (size // 400 + 1)
+    baseline = _without_confirm().detect(text)
+    assert patterns.detect(text) == baseline
+    if lines != _LOG_LINES[:2]:
+        assert baseline  # the real identifiers among the decoys are found
+
+
+def test_set_too_big_for_its_memory_leaves_specs_one_by_one(
+    patterns: Detector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RE2 set that cannot be built within its memory budget is not used: every fired spec
+    runs on its own, as without the set, and nothing is lost."""
+    monkeypatch.setattr(confirm, "_SET_MAX_MEM", 1 << 21)
+    starved = Detector(pattern_recognizers())
+    text = ("\n".join(_LOG_LINES) + "\n") * 200
+    found = starved.detect(text)
+    assert found == patterns.detect(text) == _without_confirm().detect(text)
+    assert {f.detector for f in found} >= {"card.pan", "iban", "phone"}

@@ -5,7 +5,10 @@ pattern) tells which patterns can match in a window, then only those patterns ru
 only their candidates reach the validators. The literal sets of the lexicon recognizers (see
 :class:`~dataward.detect.lexicons.scanner.PrescannedRecognizer`) ride along in the same scan, or
 in one scan of the case-folded text (:mod:`dataward.detect.scanplan`): two linear passes per
-window in all. Other recognizers (NER plug-ins) get the window as ``str``.
+window in all. Other recognizers (NER plug-ins) get the window as ``str``. In a big window, the
+fired specs marked ``confirm`` (card, identity and phone numbers, whose prefilters fire on most
+log blocks) first go through one RE2 set pass (:mod:`dataward.detect.confirm`): only those whose
+regex matches at all run.
 
 Long input is cut into windows of ``CHUNK`` characters that overlap by ``OVERLAP`` (the longest
 finding kept whole) with a ``BACK`` margin for context words; each finding belongs to the window
@@ -22,6 +25,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Final
 
+from dataward.detect.confirm import CONFIRM_MIN_BYTES, CONFIRM_MIN_SPECS, Confirmer
 from dataward.detect.lexicons.scanner import LiteralScanner, PrescannedRecognizer
 from dataward.detect.model import Finding, Recognizer
 from dataward.detect.scanplan import ScanPlan
@@ -131,6 +135,7 @@ class Detector:
             self._priority[rec.id] = prio if isinstance(prio, int) else _DEFAULT_PRIORITY
         self._routes = tuple(zip(self._others, self._slots, strict=True))
         self._plan = ScanPlan([_hs_pattern(s) for s in self._specs], scanners)
+        self._confirm = Confirmer(self._specs)
 
     @classmethod
     def default(cls) -> Detector:
@@ -160,7 +165,10 @@ class Detector:
         if len(text) <= CHUNK + OVERLAP:
             check_text(text)
             return self._window(text, language, 0, 0, len(text))
-        return list(self.detect_stream(_slices(text), language))
+        out: list[Finding] = []
+        for findings, _safe in self.detect_windows(_slices(text), language):
+            out.extend(findings)
+        return out
 
     def detect_stream(
         self, pieces: Iterable[str], language: str | None = None
@@ -183,7 +191,8 @@ class Detector:
             while len(buf) >= CHUNK + OVERLAP:
                 owned_to = base + CHUNK
                 found = self._window(buf[: CHUNK + OVERLAP], language, base, owned_from, owned_to)
-                yield found, max([owned_to, *(f.end for f in found)])
+                # sorted by start and overlap-free: the last finding ends last
+                yield found, max(owned_to, found[-1].end) if found else owned_to
                 cut = CHUNK - BACK
                 buf = buf[cut:]
                 base += cut
@@ -214,14 +223,26 @@ class Detector:
         data = _encode(text)
         scanned = self._plan.scan(text, data)
         found: list[Finding] = []
+        minimum = self.min_score
         if scanned.specs:
-            lowered = data.lower()
+            fired = scanned.specs
+            if len(data) >= CONFIRM_MIN_BYTES:
+                doubtful = fired & self._confirm.ids
+                if len(doubtful) >= CONFIRM_MIN_SPECS:
+                    # one RE2 set pass instead of a full pass per spec that finds nothing
+                    matched = self._confirm.matching(data)
+                    if matched is not None:
+                        fired = (fired - doubtful) | (doubtful & matched)
+            lowered = scanned.lowered if scanned.lowered is not None else data.lower()
             cands: list[Candidate] = []
             specs = self._specs
-            for i in sorted(scanned.specs):
+            for i in sorted(fired):
                 specs[i].collect(data, lowered, cands)
             if cands:
-                found = candidates_to_findings(text, data, cands, base)
+                # only the findings this window keeps are built (score, owned range)
+                found = candidates_to_findings(
+                    text, data, cands, base, keep=(minimum, owned_from, owned_to)
+                )
         lists = scanned.literals
         for rec, slots in self._routes:
             try:
@@ -244,11 +265,11 @@ class Detector:
                 extra = [
                     dataclasses.replace(f, start=f.start + base, end=f.end + base) for f in extra
                 ]
-            found.extend(extra)
+            found.extend(
+                f for f in extra if f.score >= minimum and owned_from <= f.start < owned_to
+            )
         if not found:
             return found
-        minimum = self.min_score
-        found = [f for f in found if f.score >= minimum and owned_from <= f.start < owned_to]
         return self._resolve(found)
 
     def _resolve(self, found: list[Finding]) -> list[Finding]:

@@ -39,11 +39,13 @@ LITERAL_FLAGS: Final = hyperscan.HS_FLAG_UTF8
 @dataclass(slots=True)
 class Scanned:
     """What the two passes found in one window: spec ids to run, hits per literal scanner
-    (string offsets), and the folded text (``""`` when no scanner reads it)."""
+    (string offsets), the folded text (``""`` when no scanner reads it) and, when pass two
+    made it, the window's bytes with ASCII letters lowered (``bytes.lower()``), else None."""
 
     specs: set[int]
     literals: list[list[Hit]]
     low: str
+    lowered: bytes | None = None
 
 
 class ScanPlan:
@@ -98,10 +100,14 @@ class ScanPlan:
             if found:
                 self._route_hits(data if not ascii_text else None, found, lists)
         low = ""
+        lowered: bytes | None = None
         if self._any_folded and text:
             low = fold(text)
             if self._folded_db is not None:
-                ldata = data.lower() if ascii_text else low.encode("utf-8", "surrogatepass")
+                if ascii_text:
+                    ldata = lowered = data.lower()
+                else:
+                    ldata = low.encode("utf-8", "surrogatepass")
                 folded: list[Hit] = []
                 self._folded_db.scan(
                     ldata,
@@ -110,7 +116,7 @@ class ScanPlan:
                 )
                 if folded:
                     self._route_hits(ldata if len(ldata) != len(low) else None, folded, lists)
-        return Scanned(specs, lists, low)
+        return Scanned(specs, lists, low, lowered)
 
     def _route_hits(self, data: bytes | None, hits: list[Hit], lists: list[list[Hit]]) -> None:
         """Append each hit to its scanner's list with the scanner's literal index; ``data``

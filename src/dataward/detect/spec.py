@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import re2
 
-from dataward.detect.model import Finding, new_finding
+from dataward.detect.model import _SETTERS, Finding, new_finding
 from dataward.taxonomy import DataClass, default_taxonomy
 
 __all__ = [
@@ -71,6 +71,11 @@ class PatternSpec:
     :func:`drop_upper_bounds`): it finds the next start fast, then ``regex`` runs anchored there.
     For patterns whose counted runs make RE2's DFA give up (``{2,199}``: 8 MB/s instead of
     hundreds); the matches are the same.
+    ``confirm`` marks a spec whose prefilter often fires on text where ``regex`` finds nothing
+    (digit runs in logs for card, ID and phone numbers): the
+    :class:`~dataward.detect.Detector` then asks one RE2 set of all such specs which of them
+    match at all in a big window before running them one by one (see
+    :mod:`dataward.detect.confirm`); the matches are the same.
     """
 
     id: str
@@ -87,6 +92,7 @@ class PatternSpec:
     prefilter: str | None = None
     languages: frozenset[str] = frozenset()
     finder: str | None = None
+    confirm: bool = False
     _compiled: Any = field(default=None, init=False, repr=False, compare=False)
     _finder: Any = field(default=None, init=False, repr=False, compare=False)
     _context_bytes: tuple[bytes, ...] = field(default=(), init=False, repr=False, compare=False)
@@ -203,27 +209,48 @@ def class_for(category: str) -> DataClass:
 
 
 def candidates_to_findings(
-    text: str, data: bytes, cands: list[Candidate], base: int = 0
+    text: str,
+    data: bytes,
+    cands: list[Candidate],
+    base: int = 0,
+    *,
+    keep: tuple[float, int, int] | None = None,
 ) -> list[Finding]:
-    """Convert byte-offset candidates to :class:`Finding` with ``str`` indices (+ ``base``)."""
+    """Convert byte-offset candidates to :class:`Finding` with ``str`` indices (+ ``base``).
+
+    ``keep=(min_score, lo, hi)``: only the findings scoring at least ``min_score`` (capped at
+    1.0) that start in ``[lo, hi)`` (after ``base``) are built; the others are dropped."""
     if not cands:
         return []
+    minimum, lo, hi = keep if keep is not None else (float("-inf"), base, base + len(text) + 1)
     if len(data) == len(text):  # ASCII: byte offsets are string indices
         out: list[Finding] = []
         append = out.append
-        for start, end, spec, score, seen in cands:  # _finding inlined: millions on big logs
-            append(
-                new_finding(
-                    base + start,
-                    base + end,
-                    spec.category,
-                    spec._class or class_for(spec.category),
-                    score if score <= 1.0 else 1.0,
-                    spec.id,
-                    f"{spec.explanation}; context: {', '.join(seen)}" if seen else spec.explanation,
-                    seen,
-                )
-            )
+        new = _NEW_OBJECT
+        s0, s1, s2, s3, s4, s5, s6, s7 = _SETTERS
+        for start, end, spec, score, seen in cands:  # new_finding inlined: millions on big logs
+            if score > 1.0:
+                score = 1.0
+            start += base
+            if score < minimum or not lo <= start < hi:
+                continue
+            end += base
+            if not (start < end and score >= 0.0):  # never from collect: the checked path
+                append(_finding((start - base, end - base, spec, score, seen), start, end))
+                continue
+            f = new(Finding)
+            s0(f, start)
+            s1(f, end)
+            s2(f, spec.category)
+            s3(f, spec._class or class_for(spec.category))
+            s4(f, score)
+            s5(f, spec.id)
+            if seen:
+                s6(f, f"{spec.explanation}; context: {', '.join(seen)}")
+            else:
+                s6(f, spec.explanation)
+            s7(f, seen)
+            append(f)
         return out
     offsets = sorted({o for c in cands for o in (c[0], c[1])})
     to_char: dict[int, int] = {}
@@ -233,7 +260,14 @@ def candidates_to_findings(
         prev_c += len(data[prev_b:off].decode("utf-8", "surrogatepass"))
         prev_b = off
         to_char[off] = prev_c
-    return [_finding(c, base + to_char[c[0]], base + to_char[c[1]]) for c in cands]
+    return [
+        _finding(c, base + to_char[c[0]], base + to_char[c[1]])
+        for c in cands
+        if (c[3] if c[3] <= 1.0 else 1.0) >= minimum and lo <= base + to_char[c[0]] < hi
+    ]
+
+
+_NEW_OBJECT: Final[Any] = object.__new__
 
 
 def _finding(c: Candidate, start: int, end: int) -> Finding:

@@ -69,6 +69,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="phone",
+            confirm=True,
             category="contact.phone",
             regex=(
                 r"(?:\+|\b00)[1-9][\d \-./()]{5,20}\d"
@@ -86,6 +87,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.de",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b(?:"
             + _CAP_WORD
@@ -103,6 +105,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.street_first",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b(?i:"
             + _FR_STREET
@@ -122,6 +125,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.fr",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s(?i:"
             + _FR_STREET
@@ -142,6 +146,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.en",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b\d{1,5}[A-Z]?\s(?:"
             + _CAP_WORD
@@ -167,6 +172,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.us_city",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b"
             + _CAP_WORD
@@ -183,6 +189,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.uk_postcode",
+            confirm=True,
             category="contact.postal_address",
             regex=_UK_POSTCODE,
             score=0.5,
@@ -195,6 +202,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="address.postcode_city",
+            confirm=True,
             category="contact.postal_address",
             regex=r"\b(?:(?:CH|D|DE|F|FR|I|IT|A|AT|FL)-)?\d{4,5}\s" + _CAP_WORD,
             prefilter=r"\d{4}\s[A-Z\x80-\xff]",

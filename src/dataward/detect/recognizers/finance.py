@@ -30,6 +30,7 @@ def specs() -> tuple[PatternSpec, ...]:
     return (
         PatternSpec(
             id="card.pan",
+            confirm=True,
             category="card.pan",
             regex=r"\b(?:\d[ \-]?){12,18}\d\b",
             prefilter=r"\d{4}[ \-]?\d{4}[ \-]?\d{4}",
@@ -42,6 +43,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="card.cvv",
+            confirm=True,
             category="card.cvv",
             regex=r"(?i)\b" + _CVV_WORDS + _LINK + r"(\d{3,4})\b",
             prefilter=r"(?i)(?:cv|cc|cid|csc|code|codice|crypto|pr\xc3\xbcf|sicherheit)",
@@ -53,6 +55,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="card.expiry",
+            confirm=True,
             category="card.expiry",
             prefilter=r"(?i)(?:exp|valid|good thru|valable|g\xc3\xbcltig|ablauf|verfall|scadenza)",
             regex=r"(?i)\b" + _EXP_WORDS + _LINK + r"((?:0?[1-9]|1[0-2]) ?[/\-.] ?(?:20)?\d{2})\b",
@@ -66,6 +69,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="wallet.btc_base58",
+            confirm=True,
             category="billing.crypto_wallet",
             regex=r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",
             # cheaper for Hyperscan than the bounded run (it was a quarter of the prefilter's time)

@@ -36,6 +36,7 @@ def specs() -> tuple[PatternSpec, ...]:
     return (
         PatternSpec(
             id="iban",
+            confirm=True,
             category="billing.iban",
             regex=r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
             prefilter=r"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4}",
@@ -47,6 +48,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.ch_ahv",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b756[. ]?\d{4}[. ]?\d{4}[. ]?\d{2}\b",
             score=0.95,
@@ -57,6 +59,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.fr_nir",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b[12] ?\d{2} ?(?:0[1-9]|1[0-2]|[2-9]\d) ?(?:\d{2}|2[ABab])"
             r" ?\d{3} ?\d{3} ?\d{2}\b",
@@ -70,6 +73,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.de_idnr",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b\d{2} ?\d{3} ?\d{3} ?\d{3}\b",
             prefilter=r"\d\d ?\d{3} ?\d{3} ?\d{3}",
@@ -84,6 +88,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.it_codice_fiscale",
+            confirm=True,
             category="identity.national_id",
             regex=r"(?i)\b[A-Z]{6}"
             + _OMO
@@ -100,6 +105,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.es_dni",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b\d{8}-?[A-Z]\b",
             prefilter=r"\d{8}-?[A-Z]",
@@ -111,6 +117,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.es_nie",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b[XYZ]-?\d{7}-?[A-Z]\b",
             score=0.9,
@@ -121,6 +128,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.uk_nino",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
             score=0.85,
@@ -132,6 +140,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.us_ssn",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b\d{3}-\d{2}-\d{4}\b",
             score=0.8,
@@ -143,6 +152,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="national_id.us_ssn_plain",
+            confirm=True,
             category="identity.national_id",
             regex=r"\b\d{9}\b",
             prefilter=r"(?i)(?:ssn|social security)",
@@ -156,6 +166,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="passport",
+            confirm=True,
             category="identity.passport",
             regex=r"\b[A-Z0-9]{0,2}\d[A-Z0-9]{5,8}\b",
             prefilter=r"(?i)(?:passport|passeport|reisepass|pass-nr|passnummer|passaporto|pass n)",
@@ -169,6 +180,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="id_card",
+            confirm=True,
             category="identity.id_card",
             regex=r"\b[A-Z0-9]{0,2}\d[A-Z0-9]{5,10}\b",
             prefilter=r"(?i)(?:id card|identity card|carte d.identit|ausweis|identit\xc3\xa4tskarte"
@@ -192,6 +204,7 @@ def specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             id="company_id.eu_vat",
+            confirm=True,
             category="identity.company_id",
             regex=r"\b(?:" + _EU_VAT_PREFIX + r") ?[0-9A-Z][0-9A-Z .]{6,14}[0-9A-Z]\b",
             score=0.85,
