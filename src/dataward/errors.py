@@ -26,6 +26,7 @@ __all__ = [
     "DatawardError",
     "DetectionError",
     "ForbiddenDataError",
+    "IdempotencyConflictError",
     "InputError",
     "KeyStoreError",
     "NotFoundError",
@@ -256,6 +257,15 @@ class ProcessorError(DatawardError):
     exit_code = 69  # EX_UNAVAILABLE
     http_status = 502
     code = "processor_error"
+
+
+class IdempotencyConflictError(ProcessorError):
+    """The processor already saw this idempotency key with a different request: the caller's
+    mistake (a key is for retrying the SAME operation), not an outage."""
+
+    exit_code = 65  # EX_DATAERR
+    http_status = 409
+    code = "idempotency_conflict"
 
 
 class ProcessorUnavailableError(ProcessorError):

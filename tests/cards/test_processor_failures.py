@@ -20,7 +20,7 @@ from dataward.cards import (
     new_idempotency_key,
     validate_card,
 )
-from dataward.errors import ProcessorError
+from dataward.errors import IdempotencyConflictError, ProcessorError
 
 from .support import Reply, leaked_windows, make_pan, scripted_tls_server
 
@@ -172,3 +172,17 @@ def test_a_charge_answer_for_another_amount_is_refused(
         pytest.raises(ProcessorError, match="another amount"),
     ):
         p.charge(ProcessorToken("tok_abcdefgh"), 100, "CHF", idempotency_key="k" * 10)
+
+
+def test_reused_idempotency_key_is_a_conflict_not_an_outage(
+    server_ssl_context: ssl.SSLContext, ca_path: Path, card: ValidatedCard
+) -> None:
+    body = b'{"error": "idempotency_key_reused"}'
+    with scripted_tls_server(server_ssl_context, lambda _n: (409, body, 0.0)) as server:
+        with _client(server.url, ca_path) as p, pytest.raises(IdempotencyConflictError) as info:
+            p.tokenize(card.number, card.cvv, card.expiry, card.holder, idempotency_key="k" * 10)
+        assert len(server.hits) == 1  # a definite answer is not retried
+    assert isinstance(info.value, ProcessorError)  # still caught by processor-error handlers
+    assert (info.value.http_status, info.value.code) == (409, "idempotency_conflict")
+    assert "new key" in info.value.message
+    _assert_clean(info.value, card)

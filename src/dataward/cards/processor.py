@@ -42,6 +42,7 @@ from dataward.cards.validation import CardNumber, Expiry, SecurityCode
 from dataward.errors import (
     CardValidationError,
     ConfigurationError,
+    IdempotencyConflictError,
     InputError,
     NotFoundError,
     ProcessorError,
@@ -381,7 +382,7 @@ class HttpCardProcessor:
                 f"({code}); it may have been deleted: register the card again"
             )
         if status == 409:
-            raise ProcessorError(
+            raise IdempotencyConflictError(
                 f"card processor refused {operation}: the idempotency key was already used for "
                 "a different request; use a new key for a new operation"
             )
