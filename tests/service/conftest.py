@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from cards.conftest import ProcessorServer, ca, ca_path, processor_server  # noqa: F401
+from dataward.cards import HttpCardProcessor
 from dataward.db import create_engine_for, upgrade
 from dataward.service.app import create_app
 from dataward.service.config import ServiceConfig
 from dataward.service.context import ServiceContext
 from dataward.settings import Settings, load_settings
+from dataward.vault.factory import open_vault
 
 #: No processor variables, no DATAWARD_* from the developer's shell: the tests' own world.
 SERVICE_ENVIRON: dict[str, str] = {}
@@ -146,3 +149,37 @@ def auth(api_key: KeyFactory) -> AuthFactory:
 @pytest.fixture
 def auth_any(api_key_any: KeyFactory) -> AuthFactory:
     return lambda role: {"Authorization": f"Bearer {api_key_any(role)}"}
+
+
+# --- with the reference card processor (TLS, its own process) ---------------------------------
+
+
+@pytest.fixture
+def card_client(
+    processor_server: ProcessorServer,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> Iterator[tuple[TestClient, ServiceContext]]:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = load_settings(home, environ=SERVICE_ENVIRON)
+    vault = open_vault(settings, SERVICE_ENVIRON)
+    processor = HttpCardProcessor(
+        processor_server.url,
+        processor_server.api_key,
+        ca_bundle=processor_server.ca_path,
+        pins=[processor_server.cert_pin],
+    )
+    ctx = ServiceContext.build(
+        settings, make_service_config(processor=True), vault, processor=processor
+    )
+    try:
+        with TestClient(create_app(ctx), raise_server_exceptions=False) as c:
+            yield c, ctx
+    finally:
+        ctx.close()
+
+
+def role_headers(ctx: ServiceContext, role: str) -> dict[str, str]:
+    """Authorization headers of a new API key of ``role``."""
+    _, key = ctx.keys.create(role)
+    return {"Authorization": f"Bearer {key}"}

@@ -4,54 +4,17 @@ processor too; support is still refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from cards.conftest import ProcessorServer, ca, ca_path, processor_server  # noqa: F401
-from dataward.cards import HttpCardProcessor
-from dataward.service.app import create_app
+from cards.conftest import ProcessorServer
 from dataward.service.context import ServiceContext
-from dataward.settings import load_settings
-from dataward.vault.factory import open_vault
 
-from .conftest import SERVICE_ENVIRON, make_service_config
+from .conftest import role_headers
 
 DSR = "data_subject_request"
 PANS = ("4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556")
-
-
-@pytest.fixture
-def world(
-    processor_server: ProcessorServer,  # noqa: F811 - the fixture imported above
-    tmp_path: Path,
-) -> Iterator[tuple[TestClient, ServiceContext]]:
-    home = tmp_path / "home"
-    home.mkdir()
-    settings = load_settings(home, environ=SERVICE_ENVIRON)
-    vault = open_vault(settings, SERVICE_ENVIRON)
-    processor = HttpCardProcessor(
-        processor_server.url,
-        processor_server.api_key,
-        ca_bundle=processor_server.ca_path,
-        pins=[processor_server.cert_pin],
-    )
-    ctx = ServiceContext.build(
-        settings, make_service_config(processor=True), vault, processor=processor
-    )
-    try:
-        with TestClient(create_app(ctx), raise_server_exceptions=False) as c:
-            yield c, ctx
-    finally:
-        ctx.close()
-
-
-def _headers(ctx: ServiceContext, role: str) -> dict[str, str]:
-    _, key = ctx.keys.create(role)
-    return {"Authorization": f"Bearer {key}"}
 
 
 def _code(resp: Any, status: int) -> str:
@@ -72,11 +35,11 @@ def _charge(client: TestClient, headers: dict[str, str], subject: str, ref: str)
 
 
 def test_dpm_removes_a_card(
-    world: tuple[TestClient, ServiceContext],
-    processor_server: ProcessorServer,  # noqa: F811
+    card_client: tuple[TestClient, ServiceContext],
+    processor_server: ProcessorServer,
 ) -> None:
-    client, ctx = world
-    billing, dpm, support = (_headers(ctx, r) for r in ("billing", "dpm", "support"))
+    client, ctx = card_client
+    billing, dpm, support = (role_headers(ctx, r) for r in ("billing", "dpm", "support"))
     ref = _register(client, billing, "cust-1", PANS[0])
     tokens = processor_server.count("tokens")
     url = f"/v1/cards/{ref}?subject_id=cust-1"
@@ -94,12 +57,12 @@ def test_dpm_removes_a_card(
 
 
 def test_erasing_a_customer_removes_their_cards_at_the_processor(
-    world: tuple[TestClient, ServiceContext],
-    processor_server: ProcessorServer,  # noqa: F811
+    card_client: tuple[TestClient, ServiceContext],
+    processor_server: ProcessorServer,
 ) -> None:
-    client, ctx = world
+    client, ctx = card_client
     billing, dpm, support, service = (
-        _headers(ctx, r) for r in ("billing", "dpm", "support", "service")
+        role_headers(ctx, r) for r in ("billing", "dpm", "support", "service")
     )
     mine = sorted(_register(client, billing, "cust-9", pan) for pan in PANS[:2])
     theirs = _register(client, billing, "cust-10", PANS[2])

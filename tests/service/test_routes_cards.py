@@ -6,21 +6,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from cards.conftest import ProcessorServer, ca, ca_path, processor_server  # noqa: F401
-from dataward.cards import HttpCardProcessor
-from dataward.service.app import create_app
 from dataward.service.context import ServiceContext
-from dataward.settings import load_settings
-from dataward.vault.factory import open_vault
 
-from .conftest import SERVICE_ENVIRON, AuthFactory, make_service_config
+from .conftest import AuthFactory, role_headers
 
 PAN = "4242 4242 4242 4242"
 PAN_DIGITS = "4242424242424242"
@@ -117,41 +110,11 @@ def test_validation_never_echoes_card_data(
 # --- through the reference processor ----------------------------------------------------------
 
 
-@pytest.fixture
-def card_client(
-    processor_server: ProcessorServer,  # noqa: F811 - the fixture imported above
-    tmp_path: Path,
-) -> Iterator[tuple[TestClient, ServiceContext]]:
-    home = tmp_path / "home"
-    home.mkdir()
-    settings = load_settings(home, environ=SERVICE_ENVIRON)
-    vault = open_vault(settings, SERVICE_ENVIRON)
-    processor = HttpCardProcessor(
-        processor_server.url,
-        processor_server.api_key,
-        ca_bundle=processor_server.ca_path,
-        pins=[processor_server.cert_pin],
-    )
-    ctx = ServiceContext.build(
-        settings, make_service_config(processor=True), vault, processor=processor
-    )
-    try:
-        with TestClient(create_app(ctx), raise_server_exceptions=False) as c:
-            yield c, ctx
-    finally:
-        ctx.close()
-
-
-def _headers(ctx: ServiceContext, role: str) -> dict[str, str]:
-    _, key = ctx.keys.create(role)
-    return {"Authorization": f"Bearer {key}"}
-
-
 def test_register_charge_remove(
     card_client: tuple[TestClient, ServiceContext], caplog: pytest.LogCaptureFixture
 ) -> None:
     client, ctx = card_client
-    billing = _headers(ctx, "billing")
+    billing = role_headers(ctx, "billing")
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
 
@@ -204,7 +167,7 @@ def test_invalid_cards_name_the_field(
     card_client: tuple[TestClient, ServiceContext], change: dict[str, str], field: str
 ) -> None:
     client, ctx = card_client
-    resp = client.post("/v1/cards", json={**CARD, **change}, headers=_headers(ctx, "service"))
+    resp = client.post("/v1/cards", json={**CARD, **change}, headers=role_headers(ctx, "service"))
     problem = _problem(resp, 422, "card_invalid")
     assert problem["errors"][0]["loc"] == f"body.{field}"
     assert "424242424242" not in re.sub(r"[ -]", "", resp.text)
@@ -214,6 +177,6 @@ def test_policy_refuses_card_data_to_other_roles(
     card_client: tuple[TestClient, ServiceContext],
 ) -> None:
     client, ctx = card_client
-    resp = client.post("/v1/cards", json=CARD, headers=_headers(ctx, "support"))
+    resp = client.post("/v1/cards", json=CARD, headers=role_headers(ctx, "support"))
     assert _problem(resp, 403, "policy_denied")["rule_id"]
     _no_card_data(resp.text)

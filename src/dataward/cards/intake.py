@@ -341,10 +341,7 @@ class CardIntake:
         (billing for ``billing``, the DPM for ``data_subject_request``). ``subject_id`` is
         needed only when ``card_ref`` is a plain reference string.
         """
-        owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
-        if owner is None:
-            raise InputError("remove() needs subject_id= when given a reference string")
-        ref = str(card_ref)
+        owner, ref = _owner_and_ref(card_ref, subject_id, "remove")
         token = self._token(owner, ref, actor, purpose, read="erase")
         try:
             self._processor.delete_token(token, idempotency_key=new_idempotency_key())
@@ -367,10 +364,7 @@ class CardIntake:
         token must open for ``subject_id`` (it is bound to ``<owner>/<reference>``), else
         :class:`NotFoundError`. Needs the policy's ``use`` and ``store`` of the card's data
         (billing, ``billing``). Idempotent."""
-        owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
-        if owner is None:
-            raise InputError("link() needs subject_id= when given a reference string")
-        ref = str(card_ref)
+        owner, ref = _owner_and_ref(card_ref, subject_id, "link")
         self._token(owner, ref, actor, purpose, read="use")
         self._vault.link_owner(ref, owner, actor=actor, purpose=purpose)
 
@@ -392,3 +386,11 @@ class CardIntake:
         for ref in refs:
             self.remove(ref, subject_id=subject_id, actor=actor, purpose=purpose)
         return refs
+
+
+def _owner_and_ref(card_ref: CardRef | str, subject_id: str | None, verb: str) -> tuple[str, str]:
+    """The owner and reference of a card given as a :class:`CardRef` or a reference string."""
+    owner = card_ref.subject_id if isinstance(card_ref, CardRef) else subject_id
+    if owner is None:
+        raise InputError(f"{verb}() needs subject_id= when given a reference string")
+    return owner, str(card_ref)
