@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dataward import AuditSchemaError
@@ -107,6 +109,40 @@ def test_a_batch_scan_finds_what_one_by_one_finds() -> None:
     one_by_one = [sorted(set(scrub(b))) for b in bodies]
     assert scrub.scrub_many(bodies) == one_by_one
     assert [bool(x) for x in one_by_one] == [False, True, False, True, True, False]
+
+
+_CONTEXT_BODIES = [
+    # identifiers that count only beside a context word, given by the entry's own purpose
+    {"actor_id": "svc", "subject_ref": "P1234567", "purpose": "passport_check"},
+    {"actor_id": "svc", "subject_ref": "123456789", "purpose": "ssn_verification"},
+    # the same identifiers without context, and context words without identifiers
+    {"actor_id": "svc", "subject_ref": "P1234567", "purpose": "billing"},
+    {"actor_id": "svc", "subject_ref": "123456789", "purpose": "billing"},
+    {"actor_id": "svc", "subject_ref": "cust-0001", "purpose": "passport_renewal"},
+    {"actor_id": "svc", "subject_ref": "cust-0002", "purpose": "ssn_verification"},
+]
+
+
+def test_a_batch_judges_each_entry_with_its_own_context_only() -> None:
+    """A batch neither hides an entry's identifier (its context word far away in the joined
+    text) nor lends one entry's words to another."""
+    scrub = detector_scrubber()
+    alone = [scrub(b) for b in _CONTEXT_BODIES]
+    assert [bool(x) for x in alone] == [True, True, False, False, False, False]
+    fillers = [{"actor_id": "svc", "subject_ref": f"cust-{i:04d}", "purpose": "passport_check"}
+               for i in range(40)]  # fmt: skip
+    batch = fillers + _CONTEXT_BODIES + fillers
+    assert scrub.scrub_many(batch) == [[]] * 40 + alone + [[]] * 40
+
+
+_POOL = [*_CONTEXT_BODIES, {"actor_id": "svc", "subject_ref": "cust-9", "purpose": "billing"}]
+_SCRUB = detector_scrubber()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(_POOL), max_size=30))
+def test_a_batch_scan_equals_scanning_each_entry_alone(bodies: list[dict[str, str]]) -> None:
+    assert _SCRUB.scrub_many(bodies) == [_SCRUB(b) for b in bodies]
 
 
 class WholeText:
