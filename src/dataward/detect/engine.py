@@ -68,6 +68,7 @@ class _GcPause:
 
 
 _gc_paused = _GcPause()
+_MAIN = threading.main_thread()
 
 
 _default_lock = threading.Lock()
@@ -209,11 +210,13 @@ class Detector:
     def _window(
         self, text: str, language: str | None, base: int, owned_from: int, owned_to: int
     ) -> list[Finding]:
-        if len(text) < _GC_PAUSE_CHARS:
+        if len(text) < _GC_PAUSE_CHARS or threading.current_thread() is not _MAIN:
             return self._scan_window(text, language, base, owned_from, owned_to)
         # A big window makes tens of thousands of findings, none in a reference cycle: the
         # collector's passes, triggered by the allocation count alone, are pure overhead (a
-        # quarter of the time on access logs). Paused for this window only.
+        # quarter of the time on access logs). Paused for this window only, and only in the
+        # main thread (a CLI, a batch job): in a threaded server, other threads scanning back
+        # to back could otherwise keep the collector off for everyone.
         with _gc_paused:
             return self._scan_window(text, language, base, owned_from, owned_to)
 
