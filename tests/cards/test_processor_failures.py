@@ -74,7 +74,7 @@ def test_processor_slow_times_out_after_retrying(
     reply: Reply = lambda _n: (201, b'{"token": "tok_abcdefghij"}', 30.0)  # noqa: E731
     with scripted_tls_server(server_ssl_context, reply) as server:
         with (
-            _client(server.url, ca_path, timeout=0.3, retries=1) as p,
+            _client(server.url, ca_path, timeout=1.0, retries=1) as p,
             pytest.raises(ProcessorError, match="timed out") as info,
         ):
             p.tokenize(card.number, card.cvv, card.expiry, card.holder, idempotency_key="k" * 10)

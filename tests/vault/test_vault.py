@@ -13,6 +13,7 @@ from dataward.errors import (
     InputError,
     NotFoundError,
     PolicyDeniedError,
+    ProcessorError,
 )
 from dataward.taxonomy import Action
 from dataward.vault import Actor, CiphertextError, Vault
@@ -382,52 +383,89 @@ def _entries(vault: Vault, subject: str, action: str) -> list[Any]:
     return list(vault.audit.query(subject_ref=subject, action=action))  # type: ignore[attr-defined]
 
 
-def test_release_for_erasure_is_gated_by_destroy_not_share(vault: Vault) -> None:
-    vault.store("card:a1", "token", "tok-secret-1", category="card.token", purpose="billing",
-                actor=BILLING)  # fmt: skip
-    vault.store("card:a1", "display", "visa ****4242 12/2030", category="card.expiry",
+def _card(vault: Vault, sid: str, token: str) -> None:
+    vault.store(sid, "token", token, category="card.token", purpose="billing", actor=BILLING)
+    vault.store(sid, "display", "visa ****4242 12/2030", category="card.expiry",
                 purpose="billing", actor=BILLING)  # fmt: skip
-    # The DPM may not share the token, but may release it for its erasure.
+
+
+def test_erase_at_issuer_is_gated_by_destroy_and_never_returns_the_value(vault: Vault) -> None:
+    _card(vault, "card:a1", "tok-secret-1")
+    # The DPM may not share the token, but may have it erased at its issuer.
     with pytest.raises(PolicyDeniedError):
         vault.share("card:a1", "token", recipient="card-processor", purpose="billing", actor=DPM)
     shares_before = count(vault, shares)
-    got = vault.release_for_erasure(
-        "card:a1", ["token", "display"], purpose="data_subject_request", actor=DPM,
-        recipient="card-processor",
+    sent: list[str] = []
+    got = vault.erase_at_issuer(
+        "card:a1", "token", recipient="card-processor", delete=sent.append,
+        purpose="data_subject_request", actor=DPM,
     )  # fmt: skip
-    assert got == {"token": "tok-secret-1", "display": "visa ****4242 12/2030"}
+    assert sent == ["tok-secret-1"]  # handed to the issuer's delete, never returned
+    assert got == ("card.expiry", "card.token")
     assert count(vault, shares) == shares_before  # nothing recorded as shared
-    released = _entries(vault, "card:a1", "destroy")
-    assert len(released) == 2  # one entry per field
-    assert {e.categories for e in released} == {("card.token",), ("card.expiry",)}
-    for e in released:
-        assert (e.outcome, e.decision.allowed, e.recipient) == ("ok", True, "card-processor")
-        assert (e.actor_role, e.decision.rule_id) == ("dpm", "card-on-file-erasure")
-        assert "tok-secret" not in repr(e.body()) and "4242" not in repr(e.body())
-    # Billing's own erasure purpose works too; the fields are still there (no destroy yet).
-    assert vault.release_for_erasure("card:a1", "token", purpose="billing", actor=BILLING)
-    assert {f.field for f in vault.fields_of("card:a1")} == {"display", "token"}
+    assert not vault.fields_of("card:a1")
+    done = _entries(vault, "card:a1", "destroy")
+    assert len(done) == 1  # only the destroy itself, audited once
+    assert (done[0].outcome, done[0].actor_role) == ("ok", "dpm")
+    assert "tok-secret" not in repr(done[0].body())
+    # Billing's own purpose works too.
+    _card(vault, "card:a2", "tok-secret-2")
+    vault.erase_at_issuer(
+        "card:a2", "token", recipient="card-processor", delete=sent.append,
+        purpose="billing", actor=BILLING,
+    )  # fmt: skip
+    assert sent[-1] == "tok-secret-2"
 
 
-def test_release_for_erasure_refusals_are_audited(vault: Vault) -> None:
-    vault.store("card:b2", "token", "tok-secret-2", category="card.token", purpose="billing",
-                actor=BILLING)  # fmt: skip
+def test_erase_at_issuer_failures_destroy_nothing_and_are_audited(vault: Vault) -> None:
+    _card(vault, "card:b2", "tok-secret-2")
+    sent: list[str] = []
     for actor, purpose in ((DPM, "billing"), (SUPPORT, "support"), (BILLING, "support")):
         n0 = audit_count(vault)
         with pytest.raises(PolicyDeniedError) as info:
-            vault.release_for_erasure("card:b2", "token", purpose=purpose, actor=actor)
+            vault.erase_at_issuer(
+                "card:b2", "token", recipient="card-processor", delete=sent.append,
+                purpose=purpose, actor=actor,
+            )  # fmt: skip
         assert "tok-secret" not in str(info.value)
         assert audit_count(vault) == n0 + 1
         entry = last_audit(vault)
         assert (entry["action"], entry["outcome"], entry["allowed"]) == ("destroy", "denied", False)
+    assert sent == []  # a refusal never reaches the issuer
     with pytest.raises(NotFoundError):
-        vault.release_for_erasure("card:b2", "nope", purpose="billing", actor=BILLING)
+        vault.erase_at_issuer(
+            "card:b2", "nope", recipient="card-processor", delete=sent.append,
+            purpose="billing", actor=BILLING,
+        )  # fmt: skip
     assert last_audit(vault)["outcome"] == "error"
+
+    # The issuer failing: nothing destroyed here, the attempt audited as an error, retry works.
+    def down(_value: str) -> None:
+        raise ProcessorError("card processor is unreachable")
+
+    with pytest.raises(ProcessorError):
+        vault.erase_at_issuer(
+            "card:b2", "token", recipient="card-processor", delete=down,
+            purpose="billing", actor=BILLING,
+        )  # fmt: skip
+    assert {f.field for f in vault.fields_of("card:b2")} == {"display", "token"}
+    entry = last_audit(vault)
+    assert (entry["action"], entry["outcome"]) == ("destroy", "error")
+    assert not [e for e in _entries(vault, "card:b2", "destroy") if e.outcome == "ok"]
+    vault.erase_at_issuer(
+        "card:b2", "token", recipient="card-processor", delete=sent.append,
+        purpose="billing", actor=BILLING,
+    )  # fmt: skip
+    assert sent == ["tok-secret-2"] and not vault.fields_of("card:b2")
+
     # High-class secrets never leave, even when the destroy itself is allowed (DPM, high).
     vault.store("cust-pw", "api", "k3y-0123456789", category="secret.api_key",
                 purpose="authentication", actor=AUTH)  # fmt: skip
     with pytest.raises(PolicyDeniedError, match="high-never-released"):
-        vault.release_for_erasure("cust-pw", "api", purpose="data_subject_request", actor=DPM)
+        vault.erase_at_issuer(
+            "cust-pw", "api", recipient="card-processor", delete=sent.append,
+            purpose="data_subject_request", actor=DPM,
+        )  # fmt: skip
     assert vault.destroy("cust-pw", actor=DPM) == ("secret.api_key",)
 
 

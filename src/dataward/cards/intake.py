@@ -20,7 +20,7 @@ charge and remove by reference, but ``cards_of`` does not list them until billin
 
 Removing a card is an erasure, not a disclosure: the sealed token is read back only to order
 the processor that issued it to delete it, gated by the policy's ``destroy`` decision
-(:meth:`dataward.vault.Vault.release_for_erasure`), so the DPM (``data_subject_request``) and
+(:meth:`dataward.vault.Vault.erase_at_issuer`), so the DPM (``data_subject_request``) and
 billing (``billing``) can both remove a card, while charging still needs ``share``.
 
 The reference is derived from the token with a keyed HMAC: a retried registration (same
@@ -276,21 +276,12 @@ class CardIntake:
         actor: Actor,
         purpose: str,
         *,
-        read: Literal["share", "erase", "use"] = "share",
+        read: Literal["share", "use"] = "share",
     ) -> ProcessorToken:
-        """The card's token, opened for ``subject_id``: shared with the processor (a charge),
-        released only for the processor to delete it (``erase``), or used here (``use``: to
-        prove the owner)."""
-        check_id(subject_id, "a subject id")
-        check_id(ref, "a card reference")
-        if not ref.startswith(_REF_PREFIX):
-            raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
-        sealed: str | None
-        if read == "erase":
-            sealed = self._vault.release_for_erasure(
-                ref, _TOKEN_FIELD, purpose=purpose, actor=actor, recipient=self._recipient
-            )[_TOKEN_FIELD]
-        elif read == "use":
+        """The card's token, opened for ``subject_id``: shared with the processor (a charge)
+        or used here (``use``: to prove the owner)."""
+        _check_ref(subject_id, ref)
+        if read == "use":
             sealed = self._vault.use(ref, _TOKEN_FIELD, purpose=purpose, actor=actor)[
                 _TOKEN_FIELD
             ].value
@@ -298,6 +289,9 @@ class CardIntake:
             sealed = self._vault.share(
                 ref, _TOKEN_FIELD, recipient=self._recipient, purpose=purpose, actor=actor
             )[_TOKEN_FIELD]
+        return self._open_sealed(subject_id, ref, sealed)
+
+    def _open_sealed(self, subject_id: str, ref: str, sealed: str | None) -> ProcessorToken:
         try:
             if sealed is not None:
                 return open_token(sealed, self._keys, context=self._context(subject_id, ref))
@@ -342,13 +336,20 @@ class CardIntake:
         needed only when ``card_ref`` is a plain reference string.
         """
         owner, ref = _owner_and_ref(card_ref, subject_id, "remove")
-        token = self._token(owner, ref, actor, purpose, read="erase")
-        try:
-            self._processor.delete_token(token, idempotency_key=new_idempotency_key())
-        except ProcessorError:
-            _log.warning("card %s: the processor could not delete the token; kept here", ref)
-            raise
-        self._vault.destroy(ref, actor=actor, purpose=purpose)
+        _check_ref(owner, ref)
+
+        def delete_at_processor(sealed: str) -> None:
+            token = self._open_sealed(owner, ref, sealed)  # not the owner's: NotFoundError
+            try:
+                self._processor.delete_token(token, idempotency_key=new_idempotency_key())
+            except ProcessorError:
+                _log.warning("card %s: the processor could not delete the token; kept here", ref)
+                raise
+
+        self._vault.erase_at_issuer(
+            ref, _TOKEN_FIELD, recipient=self._recipient, delete=delete_at_processor,
+            purpose=purpose, actor=actor,
+        )  # fmt: skip
         _log.debug("card %s removed here and at the processor", ref)
 
     def link(
@@ -369,14 +370,8 @@ class CardIntake:
         self._vault.link_owner(ref, owner, actor=actor, purpose=purpose)
 
     def cards_of(self, subject_id: str, *, actor: Actor, purpose: str) -> list[str]:
-        """The references of ``subject_id``'s cards, from their owner links (nothing
-        decrypted). The listing serves removal: the policy must let ``actor`` destroy card
-        data for ``purpose``. Cards registered before owner links existed are not listed."""
-        check_id(subject_id, "a subject id")
-        return self._vault.owned_subjects(
-            subject_id, categories=_ON_FILE, action=Action.DESTROY, actor=actor,
-            purpose=purpose, prefix=_REF_PREFIX,
-        )  # fmt: skip
+        """The references of ``subject_id``'s cards (see :func:`linked_cards`)."""
+        return linked_cards(self._vault, subject_id, actor=actor, purpose=purpose)
 
     def remove_all(self, subject_id: str, *, actor: Actor, purpose: str) -> list[str]:
         """Remove every card of ``subject_id`` (:meth:`cards_of`), each at the processor then
@@ -394,3 +389,21 @@ def _owner_and_ref(card_ref: CardRef | str, subject_id: str | None, verb: str) -
     if owner is None:
         raise InputError(f"{verb}() needs subject_id= when given a reference string")
     return owner, str(card_ref)
+
+
+def _check_ref(subject_id: str, ref: str) -> None:
+    check_id(subject_id, "a subject id")
+    check_id(ref, "a card reference")
+    if not ref.startswith(_REF_PREFIX):
+        raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
+
+
+def linked_cards(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) -> list[str]:
+    """The references of ``subject_id``'s cards, from their owner links (nothing decrypted;
+    no processor needed). The listing serves removal: the policy must let ``actor`` destroy
+    card data for ``purpose``. Cards registered before owner links existed are not listed."""
+    check_id(subject_id, "a subject id")
+    return vault.owned_subjects(
+        subject_id, categories=_ON_FILE, action=Action.DESTROY, actor=actor,
+        purpose=purpose, prefix=_REF_PREFIX,
+    )  # fmt: skip

@@ -1,10 +1,9 @@
-"""Owner links and erasure at the issuer: the vault side of "erasing a customer reaches their
-cards".
+"""Owner links: the vault side of "erasing a customer reaches their cards".
 
 A subject can be *linked* to the subject it belongs to (a card to its customer) by a blind-index
-entry (HMAC of the owner's id: the owner is never stored in clear), listed without decrypting
-anything, and its values can be *released for erasure*: handed back only so that the party that
-issued them deletes them, gated by the policy's ``destroy`` decision.
+entry (HMAC of the owner's id: the owner is never stored in clear) and listed without decrypting
+anything. (:meth:`~dataward.vault.vault.Vault.erase_at_issuer` erases such a subject at the party
+that issued its value.)
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ from sqlalchemy import select
 
 from dataward.db.bulk import BulkInsert
 from dataward.errors import InputError, NotFoundError
-from dataward.policy.model import Decision
 from dataward.taxonomy import Action
 from dataward.vault.blind_index import IndexKind
-from dataward.vault.core import VaultCore, _protected
-from dataward.vault.model import Actor, check_field, check_id, check_name
+from dataward.vault.core import VaultCore
+from dataward.vault.model import Actor, check_id, check_name
 from dataward.vault.schema import blind_index
 
 __all__ = ["OWNER_FIELD", "VaultOwners"]
@@ -33,63 +31,7 @@ _INSERT_LINK = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"),
 
 
 class VaultOwners(VaultCore):
-    """Owner links and release for erasure (mixed into :class:`~dataward.vault.vault.Vault`)."""
-
-    def release_for_erasure(
-        self,
-        subject_id: str,
-        fields: Sequence[str] | str,
-        *,
-        purpose: str,
-        actor: Actor,
-        recipient: str | None = None,
-    ) -> dict[str, str]:
-        """Values of ``fields`` handed back only so that the party that issued them deletes
-        them (a card token sent back to its processor with a delete order): that discloses
-        nothing, so the gate is the policy's ``destroy`` decision, not ``share``. Nothing is
-        recorded as shared; one audit entry per field (action ``destroy``, the optional
-        ``recipient``, never the value). High-class and hashed values never leave.
-
-        The caller destroys the subject (:meth:`destroy`) once the issuer confirmed."""
-        names = [fields] if isinstance(fields, str) else list(fields)
-        check_id(subject_id, "a subject id")
-        check_name(purpose, "a purpose")
-        if recipient is not None:
-            check_id(recipient, "a recipient")
-        if not names:
-            raise InputError("release_for_erasure needs at least one field")
-        for n in names:
-            check_field(n)
-        with self.engine.begin() as conn:
-            rows, _cats, missing_err = self._present_rows(
-                conn, subject_id, names, actor=actor, action="destroy", purpose=purpose,
-                recipient=recipient,
-            )  # fmt: skip
-            if missing_err is None:
-                decisions = [self._decide(Action.DESTROY, r.category, actor, purpose) for r in rows]
-                for i, (r, d) in enumerate(zip(rows, decisions, strict=True)):
-                    if d.allowed and _protected(r):
-                        decisions[i] = Decision(
-                            False, "builtin:high-never-released",
-                            "high-class secrets never leave the vault",
-                            policy_version=d.policy_version,
-                        )  # fmt: skip
-                denied = next((d for d in decisions if not d.allowed), None)
-                out = {} if denied is not None else {r.field: self._open(r) for r in rows}
-                for r, d in zip(rows, decisions, strict=True):
-                    self._audit(
-                        conn, actor=actor, action="destroy", subject_id=subject_id,
-                        categories=[r.category], decisions=[d], purpose=purpose,
-                        recipient=recipient, outcome="denied" if denied else "ok",
-                    )  # fmt: skip
-        if missing_err is not None:
-            raise missing_err
-        if denied is not None:
-            bad = rows[decisions.index(denied)]
-            raise self._deny(
-                denied, action=Action.DESTROY, category=bad.category, actor=actor, purpose=purpose
-            )
-        return out
+    """Owner links (mixed into :class:`~dataward.vault.vault.Vault`)."""
 
     def link_owner(self, subject_id: str, owner: str, *, actor: Actor, purpose: str) -> None:
         """Record that ``subject_id`` belongs to subject ``owner`` (a card to its customer),

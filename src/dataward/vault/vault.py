@@ -11,7 +11,7 @@ value into an error message, a log line or an audit entry.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -206,6 +206,66 @@ class Vault(VaultWrites, VaultOwners):
         return out
 
     # ------------------------------------------------------------------ lifecycle actions ----
+
+    def erase_at_issuer(
+        self,
+        subject_id: str,
+        field: str,
+        *,
+        recipient: str,
+        delete: Callable[[str], None],
+        purpose: str,
+        actor: Actor,
+    ) -> tuple[str, ...]:
+        """Destroy ``subject_id`` whose ``field`` holds a value issued by ``recipient`` (a card
+        token from its processor), at the issuer first: the policy must let ``actor`` destroy
+        every category the subject holds for ``purpose``; then the value is opened and handed
+        to ``delete`` (which asks the issuer to delete it: sending it back to the party that
+        issued it discloses nothing), then the subject is crypto-shredded here
+        (:meth:`destroy`, audited ``destroy ok``). The value never reaches the caller.
+
+        If ``delete`` raises, nothing is destroyed here, the attempt is audited (``destroy``,
+        outcome ``error``, the recipient) and the exception propagates: retry later. Returns
+        the categories destroyed."""
+        check_id(subject_id, "a subject id")
+        check_field(field)
+        check_id(recipient, "a recipient")
+        check_name(purpose, "a purpose")
+        with read_connection(self.engine) as conn:
+            rows = self._rows(conn, subject_id, None)
+        row = next((r for r in rows if r.field == field), None)
+        cats = sorted({r.category for r in rows})
+        if row is None:
+            self._audit_alone(
+                actor=actor, action="destroy", subject_id=subject_id, categories=cats,
+                purpose=purpose, recipient=recipient, outcome="error",
+            )  # fmt: skip
+            raise NotFoundError(f"subject {subject_id!r} has no field {field!r}")
+        decisions = [self._decide(Action.DESTROY, c, actor, purpose) for c in cats]
+        denied = next((d for d in decisions if not d.allowed), None)
+        if denied is None and _protected(row):
+            denied = Decision(
+                False, "builtin:high-never-released", "high-class secrets never leave the vault",
+                policy_version=decisions[0].policy_version,
+            )  # fmt: skip
+        if denied is not None:
+            self._audit_alone(
+                actor=actor, action="destroy", subject_id=subject_id, categories=cats,
+                decisions=[denied], purpose=purpose, recipient=recipient, outcome="denied",
+            )  # fmt: skip
+            bad = cats[decisions.index(denied)] if denied in decisions else row.category
+            raise self._deny(
+                denied, action=Action.DESTROY, category=bad, actor=actor, purpose=purpose
+            )
+        try:
+            delete(self._open(row))
+        except BaseException:
+            self._audit_alone(
+                actor=actor, action="destroy", subject_id=subject_id, categories=cats,
+                decisions=decisions, purpose=purpose, recipient=recipient, outcome="error",
+            )  # fmt: skip
+            raise
+        return self.destroy(subject_id, actor=actor, purpose=purpose)
 
     def export_subject(
         self, subject_id: str, *, actor: Actor, purpose: str = "data_subject_request"

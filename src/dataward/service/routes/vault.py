@@ -13,7 +13,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from dataward.errors import NotFoundError
+from dataward.cards.intake import linked_cards
+from dataward.errors import NotFoundError, ProcessorUnavailableError
 from dataward.service.context import ServiceContext
 from dataward.service.deps import Caller, get_context, requires
 from dataward.service.models.common import FIELD_PATTERN, ID_PATTERN, NAME_PATTERN
@@ -224,10 +225,11 @@ def export_subject(
     "/{subject_id}",
     response_model=DestroyResponse,
     summary="Destroy a subject (Data Protection Manager)",
-    description="Removes the subject's cards first when a card processor is configured (the "
-    "processor deletes each token, then the card is crypto-shredded here; a processor failure "
-    "stops the erasure, which can be retried), then crypto-shreds the subject: its data key is "
-    "destroyed, so its values are unreadable in every copy, backups included. Audited.",
+    description="Crypto-shreds the subject (its data key is destroyed, so its values are "
+    "unreadable in every copy, backups included), then removes its cards: the processor deletes "
+    "each token, then the card is crypto-shredded here. A policy refusal changes nothing; a "
+    "processor failure stops the erasure with only cards left, which a retry removes; cards on "
+    "file without a configured processor: 503, nothing changed. Audited.",
 )
 def destroy_subject(
     subject_id: SubjectPath,
@@ -235,15 +237,27 @@ def destroy_subject(
     caller: Caller = _ERASE,
     ctx: ServiceContext = _CTX,
 ) -> DestroyResponse:
-    removed: list[str] = []
-    if ctx.cards is not None:
-        removed = ctx.cards.remove_all(subject_id, actor=caller.actor, purpose=purpose)
+    # The cards first listed (policy-checked, nothing changed yet), then the subject destroyed
+    # (policy-checked, all or nothing), then each card removed at the processor and here: a
+    # refusal changes nothing, and a processor failure leaves only cards, which a retry removes.
+    cards = linked_cards(ctx.vault, subject_id, actor=caller.actor, purpose=purpose)
+    if cards and ctx.cards is None:
+        raise ProcessorUnavailableError(
+            f"subject {subject_id!r} has {len(cards)} card(s) on file, which only the card "
+            "processor can delete; configure the processor (DATAWARD_PROCESSOR_*) and retry"
+        )
     try:
         cats: tuple[str, ...] = ctx.vault.destroy(subject_id, actor=caller.actor, purpose=purpose)
     except NotFoundError:
-        if not removed:
+        if not cards:
             raise
-        cats = ()  # a customer known here only by cards: those were the erasure
+        cats = ()  # a customer known here only by cards: those are the erasure
+    removed: list[str] = []
+    intake = ctx.cards
+    if intake is not None:  # (cards without a processor were refused above)
+        for ref in cards:
+            intake.remove(ref, subject_id=subject_id, actor=caller.actor, purpose=purpose)
+            removed.append(ref)
     return DestroyResponse(
         subject_id=subject_id, destroyed_categories=sorted(cats), removed_cards=removed
     )
