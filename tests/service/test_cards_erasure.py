@@ -9,9 +9,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from cards.conftest import ProcessorServer
+from dataward.service.app import create_app
 from dataward.service.context import ServiceContext
 
-from .conftest import role_headers
+from .conftest import make_service_config, role_headers
 
 DSR = "data_subject_request"
 PANS = ("4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556")
@@ -99,3 +100,23 @@ def test_erasing_a_customer_removes_their_cards_at_the_processor(
     assert processor_server.count("tokens") == tokens - 3
     # Nothing left: the erasure of an unknown customer is still a 404.
     assert _code(client.delete("/v1/subjects/cust-10", headers=dpm), 404) == "not_found"
+
+
+def test_erasure_with_cards_on_file_but_no_processor_changes_nothing(
+    card_client: tuple[TestClient, ServiceContext],
+    processor_server: ProcessorServer,
+) -> None:
+    client, ctx = card_client
+    billing, dpm = role_headers(ctx, "billing"), role_headers(ctx, "dpm")
+    ref = _register(client, billing, "cust-11", PANS[0])
+    tokens = processor_server.count("tokens")
+    # The same vault served without a card processor (e.g. its settings lost at a restart).
+    bare = ServiceContext.build(ctx.settings, make_service_config(processor=False), ctx.vault)
+    resp = TestClient(create_app(bare), raise_server_exceptions=False).delete(
+        "/v1/subjects/cust-11", headers=dpm
+    )
+    assert _code(resp, 503) == "processor_unavailable"
+    assert "1 card(s) on file" in resp.json()["detail"]
+    assert processor_server.count("tokens") == tokens
+    assert {f.field for f in ctx.vault.fields_of(ref)} == {"display", "token"}
+    assert _charge(client, billing, "cust-11", ref).status_code == 201
