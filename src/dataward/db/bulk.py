@@ -33,6 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from dataward.errors import ConfigurationError
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -56,8 +58,10 @@ class _Compiled:
                 stmt = postgresql.insert(table).on_conflict_do_nothing()
             elif dialect.name == "sqlite":
                 stmt = sqlite.insert(table).on_conflict_do_nothing()
-            else:  # pragma: no cover - dataward runs on SQLite and PostgreSQL
-                raise NotImplementedError(f"skip_existing on {dialect.name}")
+            else:  # pragma: no cover - create_engine_for accepts SQLite and PostgreSQL only
+                raise ConfigurationError(
+                    f"database backend {dialect.name!r} is not supported; use SQLite or PostgreSQL"
+                )
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
         if compiled.positional and tuple(compiled.positiontup or ()) != columns:
             raise RuntimeError(  # pragma: no cover - SQLAlchemy keeps the given order
