@@ -20,7 +20,6 @@ from dataward.errors import (
     CardDataError,
     ForbiddenDataError,
     InputError,
-    NotFoundError,
     PolicyDeniedError,
 )
 from dataward.policy.model import Decision, Obligation, Retention
@@ -309,36 +308,6 @@ class VaultCore:
             return None
         result = getter(category)
         return result if isinstance(result, Retention) else None
-
-    def _present_rows(
-        self,
-        conn: Connection,
-        subject_id: str,
-        names: Sequence[str],
-        *,
-        actor: Actor,
-        action: str,
-        purpose: str,
-        recipient: str | None = None,
-    ) -> tuple[list[Any], list[str], NotFoundError | None]:
-        """The rows of ``names``, their categories, and the error to raise once the
-        transaction commits if any field is missing (that failure is audited here)."""
-        rows = self._rows(conn, subject_id, names)
-        cats = [r.category for r in rows]
-        missing = sorted(set(names) - {r.field for r in rows})
-        if not missing:
-            return rows, cats, None
-        self._audit(
-            conn, actor=actor, action=action, subject_id=subject_id, categories=cats,
-            purpose=purpose, recipient=recipient, outcome="error",
-        )  # fmt: skip
-        return (
-            rows,
-            cats,
-            NotFoundError(
-                f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
-            ),
-        )
 
 
 _CATEGORY_OF_KIND = {

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from dataward.db.engine import read_connection
 from dataward.errors import (
@@ -206,6 +206,36 @@ class Vault(VaultWrites, VaultOwners):
         return out
 
     # ------------------------------------------------------------------ lifecycle actions ----
+
+    def _present_rows(
+        self,
+        conn: Connection,
+        subject_id: str,
+        names: Sequence[str],
+        *,
+        actor: Actor,
+        action: str,
+        purpose: str,
+        recipient: str | None = None,
+    ) -> tuple[list[Any], list[str], NotFoundError | None]:
+        """The rows of ``names``, their categories, and the error to raise once the
+        transaction commits if any field is missing (that failure is audited here)."""
+        rows = self._rows(conn, subject_id, names)
+        cats = [r.category for r in rows]
+        missing = sorted(set(names) - {r.field for r in rows})
+        if not missing:
+            return rows, cats, None
+        self._audit(
+            conn, actor=actor, action=action, subject_id=subject_id, categories=cats,
+            purpose=purpose, recipient=recipient, outcome="error",
+        )  # fmt: skip
+        return (
+            rows,
+            cats,
+            NotFoundError(
+                f"subject {subject_id!r} has no field(s) {', '.join(map(repr, missing))}"
+            ),
+        )
 
     def erase_at_issuer(
         self,
