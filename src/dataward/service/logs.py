@@ -3,19 +3,15 @@
 :func:`log_config` is the :func:`logging.config.dictConfig` that ``dataward serve`` gives
 uvicorn and its workers; its handler is a :class:`BatchingStreamHandler`, which writes INFO and
 DEBUG lines (the access log) in batches instead of one system call per line.
-:func:`configure_logging` installs the same filter on a plain handler for embedders.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 from typing import IO, Any
 
-from dataward.logging import RedactingFilter
-
-__all__ = ["BatchingStreamHandler", "configure_logging", "log_config"]
+__all__ = ["BatchingStreamHandler", "log_config"]
 
 
 def log_config(level: str = "info") -> dict[str, Any]:
@@ -44,27 +40,6 @@ def log_config(level: str = "info") -> dict[str, Any]:
             "dataward": {"handlers": ["stderr"], "level": upper, "propagate": False},
         },
     }
-
-
-def configure_logging(level: str = "info", *, stream: Any = None) -> logging.Handler:
-    """One handler on the ``dataward`` logger with the redacting filter; idempotent.
-
-    Returns the handler. Use ``access_log=False`` for uvicorn's own access log: it writes the
-    raw path and query string.
-    """
-    root = logging.getLogger("dataward")
-    for handler in root.handlers:
-        if getattr(handler, "_dataward_service", False):
-            handler.setLevel(level.upper())
-            return handler
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    handler._dataward_service = True  # type: ignore[attr-defined]
-    handler.setLevel(level.upper())
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    return handler
 
 
 class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
