@@ -25,6 +25,7 @@ from dataward.db import (
 from dataward.db.schema import metadata
 from dataward.errors import ConfigurationError
 from dataward.settings import load_settings
+from dataward.vault.schema import metadata as vault_metadata
 
 
 def test_sqlite_pragmas_and_immediate_transactions(sqlite_url: str) -> None:
@@ -85,6 +86,15 @@ def test_migrations_build_exactly_the_schema(db_url: str) -> None:
     upgrade(db_url)  # idempotent
     assert current_revision(engine) == head_revision()
     assert _diff(engine) == []
+    engine.dispose()
+
+
+def test_migrations_build_exactly_the_vault_schema(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), vault_metadata)
+    assert [d for d in diffs if _table_of(d) in vault_metadata.tables] == []
     engine.dispose()
 
 

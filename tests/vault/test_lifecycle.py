@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
+from dataward.db import create_engine_for, upgrade
 from dataward.vault import Vault, run_lifecycle
-from dataward.vault.schema import values
+from dataward.vault.core import purge_destroyed
+from dataward.vault.schema import destroyed, subjects, values
 
 from .conftest import AUTH, DPM, SERVICE, SUPPORT, audit_count
 
@@ -78,3 +80,59 @@ def test_destroyed_rows_are_purged_and_the_id_can_be_reused(vault: Vault) -> Non
     assert run_lifecycle(vault, T0).purged == 1
     with vault.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(values)).scalar_one() == 2
+
+
+def test_the_purge_drains_the_queue_in_rounds_of_any_size(vault: Vault) -> None:
+    n = 130  # more than one round of queued subjects
+    vault.store_many(
+        [(f"q-{i}", f, f"q{i}.{f}@example.com", "contact.email") for i in range(n)
+         for f in ("email", "work_email")],
+        purpose="contract", actor=SERVICE,
+    )  # fmt: skip
+    for i in range(n):
+        vault.destroy(f"q-{i}", actor=DPM)
+    vault.store(
+        "q-0",
+        "email",
+        "back@example.com",
+        category="contact.email",
+        purpose="contract",
+        actor=SERVICE,
+    )  # fmt: skip  (re-created: its residue goes)
+    total, rounds = 0, 0
+    while True:
+        with vault.engine.begin() as conn:
+            got = purge_destroyed(conn, batch=7)
+        assert got <= 7
+        if got == 0:
+            break
+        total += got
+        rounds += 1
+    assert total == 2 * (n - 1)
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(destroyed)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(values)).scalar_one() == 1
+    assert vault.use("q-0", "email", purpose="support", actor=SUPPORT)["email"].value == (
+        "back@example.com"
+    )
+
+
+def test_revision_0004_queues_the_residue_destroyed_before_it(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    upgrade(engine, "0003")
+    now = datetime(2030, 1, 1)
+    row = {"category": "contact.email", "data_class": "low", "protection": "encrypted",
+           "nonce": b"n" * 12, "ciphertext": b"c" * 32, "version": 1, "state": "active",
+           "purpose": "contract", "policy_version": "1", "stored_at": now}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(insert(subjects), [{"subject_id": "alive", "created_at": now}])
+        conn.execute(insert(values), [
+            {**row, "subject_id": "alive", "field": "email"},
+            {**row, "subject_id": "gone", "field": "email"},
+            {**row, "subject_id": "gone", "field": "phone"},
+        ])  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(destroyed.c.subject_id)).scalars().all() == ["gone"]
+        assert purge_destroyed(conn) == 2
+    engine.dispose()

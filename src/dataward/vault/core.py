@@ -37,11 +37,12 @@ from dataward.vault.model import (
     mask_value,
 )
 from dataward.vault.passwords import PasswordHasher
-from dataward.vault.schema import blind_index, shares, subjects, values
+from dataward.vault.schema import blind_index, destroyed, shares, subjects, values
 
 __all__ = ["ARCHIVE_PURPOSES", "CARD_CATEGORIES", "MAX_VALUE_BYTES", "VaultCore"]
 
 _INSERT_SUBJECTS = BulkInsert(subjects, ("subject_id", "created_at"), skip_existing=True)
+_QUEUE_PURGE = BulkInsert(destroyed, ("subject_id", "destroyed_at"), skip_existing=True)
 CARD_CATEGORIES = frozenset({"card.pan", "card.cvv"})
 MAX_VALUE_BYTES = 1 << 20
 ARCHIVE_PURPOSES = frozenset({"legal", "data_subject_request"})
@@ -86,6 +87,15 @@ class VaultCore:
         self.keystore = keyring.keystore
         self.audit = audit
         self.detector = detector
+        # Values of a declared category are only searched for what the vault refuses (forbidden
+        # and card data). A detector that can narrow itself to those recognizers answers that
+        # first, cheaply; only when the narrow one finds anything does the full one decide.
+        refused = CARD_CATEGORIES | {
+            c.name for c in policy.taxonomy.categories.values()
+            if c.data_class is DataClass.FORBIDDEN
+        }  # fmt: skip
+        narrow = getattr(detector, "restricted", None)
+        self._refusal_gate: FindingSource | None = narrow(refused) if callable(narrow) else None
         self.hasher = hasher or PasswordHasher()
         self.indexer = BlindIndexer(self.keystore.index_key(), region=phone_region)
 
@@ -183,9 +193,15 @@ class VaultCore:
         known = tax.categories
         declared = tax.get(category) if category is not None else None
         # (category, score) of each finding the taxonomy knows, in the detector's order
-        found = [
-            (known[f.category], f.score) for f in self.detector.detect(value) if f.category in known
-        ]
+        gate = self._refusal_gate
+        if declared is not None and gate is not None and not gate.detect(value):
+            found = []  # nothing the vault refuses (see __init__); the declared category holds
+        else:
+            found = [
+                (known[f.category], f.score)
+                for f in self.detector.detect(value)
+                if f.category in known
+            ]
         offered = [c for c, _ in found]
         if declared is not None:
             offered.insert(0, declared)
@@ -368,24 +384,56 @@ def _live(subject_id: str) -> Exists:
 
 def delete_subject(conn: Connection, subject_id: str) -> None:
     """Delete a subject: its row, index entries and share records at once; its value rows,
-    unreadable once the key is shredded, are purged in batches by the lifecycle
+    unreadable once the key is shredded, are queued for the lifecycle's purge
     (:func:`purge_destroyed`)."""
     for table in (blind_index, shares):
         conn.execute(delete(table).where(table.c.subject_id == subject_id))
     conn.execute(delete(subjects).where(subjects.c.subject_id == subject_id))
+    _QUEUE_PURGE.run(conn, [(subject_id, utcnow())])
+
+
+#: destroyed subjects taken per round of :func:`purge_destroyed`
+_PURGE_SUBJECTS = 100
 
 
 def purge_destroyed(conn: Connection, *, batch: int = 5000) -> int:
-    """Delete up to ``batch`` value rows whose subject was destroyed; the number deleted."""
-    orphan = (
-        select(values.c.id)
-        .where(~exists().where(subjects.c.subject_id == values.c.subject_id))
-        .limit(batch)
-    )
-    ids = [r.id for r in conn.execute(orphan)]
-    if ids:
-        conn.execute(delete(values).where(values.c.id.in_(ids)))
-    return len(ids)
+    """Delete up to ``batch`` value rows of destroyed subjects (``vault_destroyed``), the
+    number deleted; a subject leaves the queue once none of its rows is left."""
+    done = 0
+    after = ""
+    while done < batch:
+        queued = [
+            r[0]
+            for r in conn.execute(
+                select(destroyed.c.subject_id)
+                .where(destroyed.c.subject_id > after)
+                .order_by(destroyed.c.subject_id)
+                .limit(_PURGE_SUBJECTS)
+            )
+        ]
+        if not queued:
+            break
+        want = batch - done
+        ids = [
+            r[0]
+            for r in conn.execute(
+                select(values.c.id)
+                .where(
+                    values.c.subject_id.in_(queued),
+                    # never a live subject's rows (a queued id re-created leaves the queue)
+                    ~exists().where(subjects.c.subject_id == values.c.subject_id),
+                )
+                .limit(want)
+            )
+        ]
+        if ids:
+            conn.execute(delete(values).where(values.c.id.in_(ids)))
+            done += len(ids)
+        if len(ids) == want:
+            break  # rows may be left: these subjects stay queued for the next call
+        conn.execute(delete(destroyed).where(destroyed.c.subject_id.in_(queued)))
+        after = queued[-1]
+    return done
 
 
 def _protected(row: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -127,37 +127,40 @@ class KeyRing:
                 if sid in self._cache:
                     out[sid] = self._cache[sid]
         missing = [sid for sid in wanted if sid not in out]
-        if missing:
-            with read_connection(self.engine) as conn:
+        if not missing:
+            return out
+        # One key-ring transaction reads the keys that exist and creates the others; a
+        # transaction that only read writes nothing to sync.
+        try:
+            with self.engine.begin() as conn:
                 rows = conn.execute(_SELECT_KEYS, {"ids": missing}).all()
-            for r in rows:
-                dek = self.keystore.unwrap(
-                    WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
-                )
-                self._remember(r.subject_id, dek)
-                out[r.subject_id] = dek
-        fresh = {sid: new_data_key() for sid in wanted if sid not in out}
-        if fresh:
-            now = _utcnow()
-            wrap_many = getattr(self.keystore, "wrap_many", None)  # optional, see _LocalKeys
-            wrapped: dict[str, WrappedKey] = (
-                wrap_many(fresh)
-                if callable(wrap_many)
-                else {sid: self.keystore.wrap(k, subject_id=sid) for sid, k in fresh.items()}
-            )
-            try:
-                with self.engine.begin() as conn:
+                found: dict[str, bytes] = {
+                    r.subject_id: self.keystore.unwrap(
+                        WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
+                    )
+                    for r in rows
+                }
+                fresh = {sid: new_data_key() for sid in missing if sid not in found}
+                if fresh:
+                    wrapped = self._wrap_many(fresh)
+                    now = _utcnow()
                     _INSERT_KEYS.run(
                         conn, [(sid, w.kek_id, w.blob, now) for sid, w in wrapped.items()]
                     )
-            except IntegrityError:  # a concurrent writer created some: take them one by one
-                for sid in fresh:
-                    out[sid] = self.get_or_create(sid)
-                return out
-            for sid, k in fresh.items():
-                self._remember(sid, k)
-                out[sid] = k
+        except IntegrityError:  # a concurrent writer created some: take them one by one
+            for sid in missing:
+                out[sid] = self.get_or_create(sid)
+            return out
+        for sid, k in (*found.items(), *fresh.items()):
+            self._remember(sid, k)
+            out[sid] = k
         return out
+
+    def _wrap_many(self, keys: Mapping[str, bytes]) -> dict[str, WrappedKey]:
+        wrap_many = getattr(self.keystore, "wrap_many", None)  # optional, see _LocalKeys
+        if callable(wrap_many):
+            return dict(wrap_many(keys))
+        return {sid: self.keystore.wrap(k, subject_id=sid) for sid, k in keys.items()}
 
     def destroy(self, subject_id: str) -> bool:
         """Delete the subject's wrapped key (crypto-shredding). True if there was one."""

@@ -9,6 +9,8 @@ Data database (created by the Alembic revision ``0002_vault``):
   the policy's retention gives (``archive_due``, ``destroy_due``). Times are naive UTC.
 * ``vault_blind_index`` — HMAC tokens (``kind``, ``token``) pointing at (subject, field).
 * ``vault_shares`` — which field went to which registered processor, for which purpose.
+* ``vault_destroyed`` — destroyed subjects whose unreadable value rows await the purge
+  (revision ``0004``).
 
 Key database (:data:`keyring_metadata`, created by :class:`dataward.vault.keyring.KeyRing`):
 
@@ -37,6 +39,7 @@ from sqlalchemy import (
 
 __all__ = [
     "blind_index",
+    "destroyed",
     "keyring_metadata",
     "metadata",
     "shares",
@@ -52,6 +55,16 @@ subjects = Table(
     metadata,
     Column("subject_id", String(128), primary_key=True),
     Column("created_at", DateTime(), nullable=False),
+)
+
+# Subjects destroyed whose (unreadable) value rows still await the lifecycle's purge: a write
+# that re-creates one of these ids drops the residue first. Writers of new subjects look here
+# (a small table, usually empty) instead of searching ``vault_values`` for every new id.
+destroyed = Table(
+    "vault_destroyed",
+    metadata,
+    Column("subject_id", String(128), primary_key=True),
+    Column("destroyed_at", DateTime(), nullable=False),
 )
 
 values = Table(

@@ -33,7 +33,7 @@ from dataward.vault.model import (
     check_id,
     check_name,
 )
-from dataward.vault.schema import blind_index, subjects, values
+from dataward.vault.schema import blind_index, destroyed, subjects, values
 
 __all__ = ["VaultWrites"]
 
@@ -47,7 +47,11 @@ _INSERT_INDEX = BulkInsert(blind_index, ("kind", "token", "subject_id", "field")
 _LIVE_SUBJECTS = select(subjects.c.subject_id).where(
     subjects.c.subject_id.in_(bindparam("ids", expanding=True))
 )
+_AWAITING_PURGE = select(destroyed.c.subject_id).where(
+    destroyed.c.subject_id.in_(bindparam("ids", expanding=True))
+)
 _DROP_RESIDUE = delete(values).where(values.c.subject_id.in_(bindparam("ids", expanding=True)))
+_UNQUEUE = delete(destroyed).where(destroyed.c.subject_id.in_(bindparam("ids", expanding=True)))
 _VERSIONS = select(values.c.subject_id, values.c.field, values.c.version).where(
     values.c.subject_id.in_(bindparam("ids", expanding=True)),
     tuple_(values.c.subject_id, values.c.field).in_(bindparam("keys", expanding=True)),
@@ -236,8 +240,12 @@ class VaultWrites(VaultCore):
         live = {r[0] for r in conn.execute(_LIVE_SUBJECTS, {"ids": sids})}
         new = [sid for sid in sids if sid not in live]
         if new:
-            # New subjects, or destroyed ones whose unreadable rows await the purge.
-            conn.execute(_DROP_RESIDUE, {"ids": new})
+            # New subjects, or destroyed ones whose unreadable rows await the purge: those
+            # rows go first (the queue is small; vault_values is not searched for every id).
+            residue = [r[0] for r in conn.execute(_AWAITING_PURGE, {"ids": new})]
+            if residue:
+                conn.execute(_DROP_RESIDUE, {"ids": residue})
+                conn.execute(_UNQUEUE, {"ids": residue})
             self._insert_subjects(conn, new, batch[0].when)
         versions: dict[tuple[str, str], int] = {}
         if live:
