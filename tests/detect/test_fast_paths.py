@@ -7,6 +7,8 @@ import dataclasses
 import gc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataward.detect import Detector, PatternRecognizer, confirm, pattern_recognizers
 from dataward.detect.engine import CHUNK, OVERLAP
@@ -191,3 +193,70 @@ def test_set_too_big_for_its_memory_leaves_specs_one_by_one(
     found = starved.detect(text)
     assert found == patterns.detect(text) == _without_confirm().detect(text)
     assert {f.detector for f in found} >= {"card.pan", "iban", "phone"}
+
+
+# --- Detector.restricted: a gate that never misses what the full detector reports ------------
+
+_REFUSED = frozenset({
+    "card.pan", "card.cvv", "sensitive.health", "sensitive.religious_belief",
+    "sensitive.political_opinion", "sensitive.sex_life", "sensitive.racial_ethnic_origin",
+    "sensitive.trade_union", "sensitive.biometric", "sensitive.genetic", "sensitive.criminal",
+    "sensitive.social_assistance",
+})  # fmt: skip
+_PIECES = (
+    "4111 1111 1111 1111",
+    "5500-0000-0000-0004",
+    "cvv 123",
+    "CVC: 9876",
+    "exp 12/29",
+    "card",
+    "anna@example.ch",
+    "+41 79 123 45 67",
+    "CH93 0076 2011 6238 5295 7",
+    "756.1234.5678.97",
+    "diabetes",
+    "Diabetes",
+    "cancer",
+    "HIV-positive",
+    "catholic",
+    "muslim",
+    "SP member",
+    "Gewerkschaft",
+    "syndicat",
+    "depression",
+    "health check",
+    "union of sets",
+    "Christmas sale",
+    "Mr Meier",
+    "password=hunter2",
+    " ",
+    "\n",
+    ", ",
+    "-",
+    "1234",
+    "é",
+    "user7.w",
+)
+
+
+@pytest.fixture(scope="module")
+def gate(full: Detector) -> Detector:
+    return full.restricted(_REFUSED)
+
+
+def test_restricted_keeps_only_the_recognizers_of_those_categories(
+    full: Detector, gate: Detector
+) -> None:
+    assert 0 < len(gate.recognizers) < len(full.recognizers)
+    assert all(r.categories & _REFUSED for r in gate.recognizers)
+    assert full.restricted({"no.such.category"}).recognizers == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+def test_the_gate_finds_something_whenever_the_full_detector_reports_a_refused_category(
+    full: Detector, gate: Detector, pieces: list[str]
+) -> None:
+    text = "".join(pieces)
+    if any(f.category in _REFUSED for f in full.detect(text)):
+        assert gate.detect(text), "the gate missed what the full detector refuses"
