@@ -120,3 +120,39 @@ def test_erasure_with_cards_on_file_but_no_processor_changes_nothing(
     assert processor_server.count("tokens") == tokens
     assert {f.field for f in ctx.vault.fields_of(ref)} == {"display", "token"}
     assert _charge(client, billing, "cust-11", ref).status_code == 201
+
+
+def test_access_export_lists_the_customers_cards(
+    card_client: tuple[TestClient, ServiceContext],
+) -> None:
+    client, ctx = card_client
+    billing, dpm, service = (role_headers(ctx, r) for r in ("billing", "dpm", "service"))
+    mine = sorted(_register(client, billing, "cust-x", pan) for pan in PANS[:2])
+    only_cards = _register(client, billing, "cust-y", PANS[2])
+    stored = client.post(
+        "/v1/subjects/cust-x/fields",
+        json={"purpose": "contract", "fields": [{"field": "email", "value": "x@example.com"}]},
+        headers=service,
+    )
+    assert stored.status_code == 201, stored.text
+
+    got = client.get("/v1/subjects/cust-x/export", headers=dpm)
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert [f["field"] for f in doc["fields"]] == ["email"]
+    assert sorted(c["subject_id"] for c in doc["cards"]) == mine
+    for card in doc["cards"]:
+        assert {f["category"] for f in card["fields"]} >= {"card.token", "card.expiry"}
+        token = next(f for f in card["fields"] if f["category"] == "card.token")
+        assert token["value"] is None and token["protected"]
+    shown = sorted(f["value"] for c in doc["cards"] for f in c["fields"] if f["field"] == "display")
+    assert shown == ["mastercard ****4444 12/2030", "visa ****4242 12/2030"]
+    for pan in PANS:
+        assert pan.replace(" ", "") not in got.text and pan not in got.text
+
+    # A customer known only by cards still gets an export; an unknown one is a 404.
+    alone = client.get("/v1/subjects/cust-y/export", headers=dpm)
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["fields"] == []
+    assert [c["subject_id"] for c in alone.json()["cards"]] == [only_cards]
+    assert _code(client.get("/v1/subjects/cust-z/export", headers=dpm), 404) == "not_found"

@@ -407,3 +407,43 @@ def linked_cards(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) -
         subject_id, categories=_ON_FILE, action=Action.DESTROY, actor=actor,
         purpose=purpose, prefix=_REF_PREFIX,
     )  # fmt: skip
+
+
+def export_cards(
+    vault: Vault, subject_id: str, *, actor: Actor, purpose: str
+) -> list[dict[str, Any]]:
+    """What is held about ``subject_id``'s cards, for an access request: one
+    :meth:`Vault.export_subject` document per linked card (its display form, expiry and that a
+    processor token is on file; the token itself is protected and never shown). The policy must
+    let ``actor`` use card data for ``purpose``; each card's export is audited. No processor
+    needed; cards registered before owner links existed are not listed."""
+    check_id(subject_id, "a subject id")
+    refs = vault.owned_subjects(
+        subject_id, categories=_ON_FILE, action=Action.USE, actor=actor,
+        purpose=purpose, prefix=_REF_PREFIX,
+    )  # fmt: skip
+    out = []
+    for ref in refs:
+        doc = vault.export_subject(ref, actor=actor, purpose=purpose)
+        for field in doc["fields"]:
+            if field["category"] == "card.token":  # sealed for the processor: never shown
+                field.update(value=None, masked=False, protected=True)
+        out.append(doc)
+    return out
+
+
+def access_export(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) -> dict[str, Any]:
+    """An access request's answer: :meth:`Vault.export_subject` of ``subject_id`` with its
+    cards on file under ``"cards"`` (:func:`export_cards`). The cards are looked up first, so a
+    policy refusal exports nothing; a customer known here only by cards still gets an export;
+    one known neither way is :class:`NotFoundError`."""
+    cards = export_cards(vault, subject_id, actor=actor, purpose=purpose)
+    try:
+        doc = vault.export_subject(subject_id, actor=actor, purpose=purpose)
+    except NotFoundError:
+        if not cards:
+            raise
+        doc = {"subject_id": subject_id, "created_at": None, "categories": [], "purposes": [],
+               "fields": [], "recipients": []}  # fmt: skip
+    doc["cards"] = cards
+    return doc

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from dataward.cards.intake import access_export
 from dataward.cli.common import out_console, state_of
 from dataward.vault import Actor, Vault
 
@@ -104,9 +105,11 @@ def export(
     role: Annotated[str, typer.Option("--role")] = "dpm",
     actor: ActorOpt = "cli",
 ) -> None:
-    """Everything held about a subject, as JSON (the raw material of an access request)."""
+    """Everything held about a subject, as JSON (the raw material of an access request),
+    with the subject's cards on file under "cards" (display form and expiry, never the number
+    or the token)."""
     with open_cli_vault(ctx) as v:
-        doc = v.export_subject(subject, purpose=purpose, actor=Actor(actor, role))
+        doc = access_export(v, subject, purpose=purpose, actor=Actor(actor, role))
     typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 

@@ -316,6 +316,11 @@ class ExportResponse(ResponseModel):
     purposes: list[str]
     fields: list[ExportField]
     recipients: list[ExportRecipient]
+    cards: list[ExportResponse] = Field(
+        default_factory=list,
+        description="The subject's cards on file, one export each (reference as subject_id; "
+        "display form and expiry; the processor token is listed as protected, never shown).",
+    )
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> ExportResponse:
@@ -325,7 +330,8 @@ class ExportResponse(ResponseModel):
             )
             for f in doc["fields"]
         ]
-        return cls.model_validate({**doc, "fields": fields})
+        cards = [cls.of(c) for c in doc.get("cards", ())]
+        return cls.model_validate({**doc, "fields": fields, "cards": cards})
 
 
 class DestroyResponse(ResponseModel):

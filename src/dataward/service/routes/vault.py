@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from dataward.cards.intake import linked_cards
+from dataward.cards.intake import access_export, linked_cards
 from dataward.errors import NotFoundError, ProcessorUnavailableError
 from dataward.service.context import ServiceContext
 from dataward.service.deps import Caller, get_context, requires
@@ -209,7 +209,8 @@ def rectify_field(
     response_model=ExportResponse,
     summary="Export everything about a subject (Data Protection Manager)",
     description="Values (as the policy lets the DPM see them), categories, purposes, "
-    "recipients and retention: the answer to an access or portability request. Audited.",
+    "recipients and retention, and the subject's cards on file (display form, expiry; never the "
+    "number or the token): the answer to an access or portability request. Audited.",
 )
 def export_subject(
     subject_id: SubjectPath,
@@ -217,7 +218,7 @@ def export_subject(
     caller: Caller = _ERASE,
     ctx: ServiceContext = _CTX,
 ) -> ExportResponse:
-    doc = ctx.vault.export_subject(subject_id, actor=caller.actor, purpose=purpose)
+    doc = access_export(ctx.vault, subject_id, actor=caller.actor, purpose=purpose)
     return ExportResponse.of(doc)
 
 
