@@ -3,6 +3,7 @@ them all (a real process tree on loopback)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dataward.service.server import bind_reuseport_sockets
+from dataward.service.supervisor import STABLE_SECONDS, Supervisor, restart_delay
 
 DATAWARD = str(Path(sys.executable).with_name("dataward"))
 _OURS = ("DATAWARD_HOME", "DATAWARD_DATABASE_URL", "DATAWARD_POLICY")
@@ -74,9 +76,8 @@ class Served:
         return [int(m) for m in _HEALTH_LINE.findall(self.log.read_text(errors="replace"))]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("workers-home")
+def _serve(home: Path) -> Served:
+    """Start ``dataward serve --workers 2`` in ``home``; return once both workers are up."""
     env = {k: v for k, v in os.environ.items() if k not in _OURS}
     env = {k: v for k, v in env.items() if not k.startswith(_OUR_PREFIXES)}
     env["DATAWARD_SERVICE_PROCESSOR"] = "false"
@@ -97,11 +98,22 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             lambda: log.read_text(errors="replace").count("Application startup complete") >= 2,
             "both workers to start",
         )
-        yield Served(proc, port, log)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return Served(proc, port, log)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    s = _serve(tmp_path_factory.mktemp("workers-home"))
+    try:
+        yield s
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
 
 
 def test_both_workers_serve(served: Served) -> None:
@@ -131,7 +143,10 @@ def test_a_dead_worker_is_replaced(served: Served) -> None:
         assert _health(served.port).startswith(b"HTTP/1.1 200 ")
     _wait(lambda: len(served.health_pids()) >= before + 24, "the access lines")
     assert set(served.health_pids()[before:]) == (old - {victim}) | new
-    assert "exited with code -9; starting another" in served.log.read_text(errors="replace")
+    assert re.search(
+        r"exited with code -9 after [\d.]+ s; starting another",
+        served.log.read_text(errors="replace"),
+    )
 
 
 def test_sigterm_stops_every_worker_gracefully(served: Served) -> None:
@@ -173,3 +188,60 @@ def test_reuseport_sockets_share_one_port_picked_by_the_first() -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_workers_exit_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    s = _serve(tmp_path)
+    workers = _workers(s.proc.pid)
+    assert len(workers) == 2
+    s.proc.kill()  # SIGKILL: the supervisor cannot stop anyone itself
+    s.proc.wait()
+    _wait(lambda: all(_gone(pid) for pid in workers), "the orphaned workers to exit", timeout=60)
+    with pytest.raises(OSError):
+        _health(s.port)
+
+
+def test_restart_delay_doubles_with_each_short_run_up_to_the_cap() -> None:
+    assert [restart_delay(n) for n in range(8)] == [0, 1, 2, 4, 8, 16, 30, 30]
+
+
+class _Proc:
+    """A stand-in for a dead worker process (what the supervisor reads of one)."""
+
+    pid = 4242
+    exitcode = 1
+
+    def is_alive(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_crashing_worker_is_restarted_later_each_time_and_at_once_after_a_long_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sup = Supervisor(lambda env, sock: None, {}, [socket.socket()], grace_seconds=1)
+    starts: list[float] = []
+    clock = [0.0]
+
+    def start(i: int) -> None:
+        starts.append(clock[0])
+        sup.workers[i] = _Proc()  # type: ignore[assignment]  # dies at once
+        sup.started_at[i] = clock[0]
+        sup.retry_at[i] = None
+
+    monkeypatch.setattr(sup, "_start", start)
+    start(0)
+    for _ in range(400):  # 40 s, polled every 0.1 s
+        clock[0] = round(clock[0] + 0.1, 1)
+        sup._restart_dead(clock[0])
+    gaps = [round(b - a, 1) for a, b in itertools.pairwise(starts)]
+    assert gaps == [1.1, 2.1, 4.1, 8.1, 16.1]  # each found dead 0.1 s after its start
+    # a worker that ran for STABLE_SECONDS is restarted at once, and the back-off starts over
+    sup.started_at[0] = clock[0] - STABLE_SECONDS
+    sup.retry_at[0] = None
+    before = len(starts)
+    sup._restart_dead(clock[0])
+    assert len(starts) == before + 1 and sup.short_runs[0] == 0
+    sup.sockets[0].close()

@@ -1,18 +1,23 @@
 """The worker supervisor of ``dataward serve --workers N``.
 
 One spawned process per listening socket (each its own ``SO_REUSEPORT`` socket of the one
-port). A worker that dies is restarted, at most once per :data:`RESTART_DELAY` seconds each (no
-tight crash loop). SIGINT or SIGTERM to the supervisor sends SIGTERM (uvicorn's graceful stop) to
-every worker and waits for them; a worker still running after the grace period is killed.
+port). A worker that dies is restarted: at once if it had run for :data:`STABLE_SECONDS`, else
+after a delay that doubles with each short-lived run (:func:`restart_delay`: 1, 2, 4 ... 30 s), so
+a worker that cannot start does not spin. SIGINT or SIGTERM to the supervisor sends SIGTERM
+(uvicorn's graceful stop) to every worker and waits for them; a worker still running after the
+grace period is killed. On Linux each worker also asks the kernel for SIGTERM when the supervisor
+dies, so a supervisor killed with SIGKILL leaves no orphan workers holding the port.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +26,48 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 from typing import Final
 
-__all__ = ["POLL_SECONDS", "RESTART_DELAY", "Supervisor", "WorkerTarget"]
+__all__ = [
+    "MAX_RESTART_DELAY",
+    "POLL_SECONDS",
+    "RESTART_DELAY",
+    "STABLE_SECONDS",
+    "Supervisor",
+    "WorkerTarget",
+    "restart_delay",
+]
 
 #: How often the supervisor looks at its workers.
 POLL_SECONDS: Final = 0.2
-#: The least time between two starts of the same worker.
+#: The delay before restarting a worker after its first short-lived run; it doubles with each
+#: further one, up to :data:`MAX_RESTART_DELAY`.
 RESTART_DELAY: Final = 1.0
+MAX_RESTART_DELAY: Final = 30.0
+#: A worker that ran this long was healthy: if it dies, it is restarted at once.
+STABLE_SECONDS: Final = 10.0
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def restart_delay(short_runs: int) -> float:
+    """Seconds to wait before restarting a worker after ``short_runs`` consecutive runs shorter
+    than :data:`STABLE_SECONDS` (0: it had been healthy, restart at once)."""
+    if short_runs <= 0:
+        return 0.0
+    return float(min(RESTART_DELAY * 2 ** (short_runs - 1), MAX_RESTART_DELAY))
+
+
+def _worker_main(
+    target: WorkerTarget, supervisor_pid: int, env: dict[str, str], sock: socket.socket
+) -> None:
+    """A worker's first steps: die with the supervisor (Linux), then run ``target``."""
+    if sys.platform == "linux":
+        with suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != supervisor_pid:
+            return  # the supervisor died before the request took effect
+    target(env, sock)
+
+
 #: A worker's entry point: a module-level function (spawned processes import it) called with
 #: the worker's environment and its listening socket.
 WorkerTarget = Callable[[dict[str, str], socket.socket], None]
@@ -54,17 +95,20 @@ class Supervisor:
         self.write_port = write_port
         self.workers: list[SpawnProcess | None] = [None] * len(sockets)
         self.started_at = [0.0] * len(sockets)
+        self.short_runs = [0] * len(sockets)  # consecutive runs shorter than STABLE_SECONDS
+        self.retry_at: list[float | None] = [None] * len(sockets)  # when a dead one restarts
         self.stop = threading.Event()
 
     def _start(self, i: int) -> None:
         proc = _spawn.Process(
-            target=self.target,
-            args=(self.env, self.sockets[i]),
+            target=_worker_main,
+            args=(self.target, os.getpid(), self.env, self.sockets[i]),
             name=f"dataward-worker-{i}",
         )
         proc.start()
         self.workers[i] = proc
         self.started_at[i] = time.monotonic()
+        self.retry_at[i] = None
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stop.set()
@@ -91,19 +135,27 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _restart_dead(self) -> None:
-        now = time.monotonic()
+    def _restart_dead(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         for i, proc in enumerate(self.workers):
             if proc is None or proc.is_alive() or self.stop.is_set():
                 continue
-            if now - self.started_at[i] < RESTART_DELAY:
-                continue  # it died young: wait a little before the next try
-            _log.warning(
-                "worker %d (pid %s) exited with code %s; starting another",
-                i,
-                proc.pid,
-                proc.exitcode,
-            )
+            retry = self.retry_at[i]
+            if retry is None:  # just found dead: schedule its restart
+                lived = now - self.started_at[i]
+                self.short_runs[i] = 0 if lived >= STABLE_SECONDS else self.short_runs[i] + 1
+                delay = restart_delay(self.short_runs[i])
+                retry = self.retry_at[i] = now + delay
+                _log.warning(
+                    "worker %d (pid %s) exited with code %s after %.1f s; starting another%s",
+                    i,
+                    proc.pid,
+                    proc.exitcode,
+                    lived,
+                    f" in {delay:.0f} s" if delay else "",
+                )
+            if now < retry:
+                continue
             proc.close()
             self._start(i)
 
