@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from dataward.errors import (
     NotFoundError,
     PolicyDeniedError,
     ProcessorError,
-    StorageError,
 )
 from dataward.taxonomy import Action
 from dataward.vault import Actor, CiphertextError, Vault
@@ -514,54 +512,3 @@ def test_owner_links_find_owned_subjects_without_decrypting(vault: Vault) -> Non
     vault.store("card:c2", "token", "tok-new", category="card.token", purpose="billing",
                 actor=BILLING)  # fmt: skip
     assert owned("cust-a", prefix="card:") == ["card:c2"]
-
-
-def test_store_many_takes_the_key_another_writer_created_first(
-    vault: Vault, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Another process (its own vault on the same databases) creates the data key of "race-1"
-    # after this vault found none and made its own, but before this vault stored it.
-    other = Vault(vault.engine, vault.policy, vault.keyring.__class__(
-        vault.keyring.engine, vault.keyring.keystore), vault.audit, vault.detector)  # fmt: skip
-    real_open = vault.keyring.open_many
-
-    raced: list[bool] = []
-
-    def open_then_lose_the_race(ids: Any) -> Any:
-        found = real_open(ids)
-        if not raced:
-            raced.append(True)
-            other.store("race-1", "phone", "+41 79 555 12 34", category="contact.phone",
-                        purpose="contract", actor=SERVICE)  # fmt: skip
-        return found
-
-    conflicts: list[str] = []
-    real_store = vault.keyring.store_pending
-
-    def store_pending(pending: Any) -> None:
-        try:
-            real_store(pending)
-        except StorageError as exc:
-            conflicts.append(type(exc).__name__)
-            raise
-
-    monkeypatch.setattr(vault.keyring, "open_many", open_then_lose_the_race)
-    monkeypatch.setattr(vault.keyring, "store_pending", store_pending)
-    n0 = audit_count(vault)
-    infos = vault.store_many(
-        [("race-1", "email", "race@example.com", "contact.email"),
-         ("race-2", "email", "race2@example.com", "contact.email")],
-        purpose="contract", actor=SERVICE,
-    )  # fmt: skip
-    assert [i.field for i in infos] == ["email", "email"]
-    assert conflicts == ["KeyConflictError"]  # the first attempt lost, rolled back, retried
-    assert audit_count(vault) == n0 + 3  # the other writer's store and these two
-    monkeypatch.undo()
-    vault.keyring.forget("race-1")
-    got = vault.use("race-1", ["email", "phone"], purpose="support", actor=SUPPORT)
-    assert got["email"].value == "race@example.com"
-    assert got["phone"].value.endswith("34")
-    assert vault.use("race-2", "email", purpose="support", actor=SUPPORT)["email"].value == (
-        "race2@example.com"
-    )
-    assert vault.audit.verify().ok  # type: ignore[attr-defined]

@@ -7,9 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -100,26 +98,11 @@ class VaultCore:
         self._refusal_gate: FindingSource | None = narrow(refused) if callable(narrow) else None
         self.hasher = hasher or PasswordHasher()
         self.indexer = BlindIndexer(self.keystore.index_key(), region=phone_region)
-        self._key_writer_pool: ThreadPoolExecutor | None = None
-        self._key_writer_lock = threading.Lock()
 
     def close(self) -> None:
-        """Release database connections and the key writer's thread."""
-        with self._key_writer_lock:
-            writer, self._key_writer_pool = self._key_writer_pool, None
-        if writer is not None:
-            writer.shutdown(wait=True)
+        """Release database connections."""
         self.engine.dispose()
         self.keyring.engine.dispose()
-
-    def _key_writer(self) -> ThreadPoolExecutor:
-        """The thread that stores new data keys while a batch writes its data (made once)."""
-        with self._key_writer_lock:
-            if self._key_writer_pool is None:
-                self._key_writer_pool = ThreadPoolExecutor(
-                    max_workers=1, thread_name_prefix="dataward-keyring"
-                )
-            return self._key_writer_pool
 
     @property
     def taxonomy(self) -> Taxonomy:

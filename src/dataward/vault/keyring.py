@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,24 +24,12 @@ from dataward.vault.crypto import new_data_key
 from dataward.vault.keystore import KeyStore, WrappedKey
 from dataward.vault.schema import keyring_metadata, subject_keys
 
-__all__ = ["KeyConflictError", "KeyRing", "PendingKeys"]
+__all__ = ["KeyRing"]
 
 _SELECT_KEYS = select(
     subject_keys.c.subject_id, subject_keys.c.kek_id, subject_keys.c.wrapped
 ).where(subject_keys.c.subject_id.in_(bindparam("ids", expanding=True)))
 _INSERT_KEYS = BulkInsert(subject_keys, ("subject_id", "kek_id", "wrapped", "created_at"))
-
-
-class KeyConflictError(StorageError):
-    """New data keys collided with keys another writer stored first (retry with theirs)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingKeys:
-    """New data keys, generated and wrapped by :meth:`KeyRing.open_many`, not stored yet."""
-
-    rows: tuple[tuple[str, str, bytes, datetime], ...] = field(repr=False)
-    keys: Mapping[str, bytes] = field(repr=False)
 
 
 def _utcnow() -> datetime:
@@ -133,18 +120,6 @@ class KeyRing:
 
     def get_or_create_many(self, subject_ids: Iterable[str]) -> dict[str, bytes]:
         """Data keys of many subjects; the missing ones created in ONE key-ring transaction."""
-        keys, pending = self.open_many(subject_ids)
-        if pending is not None:
-            try:
-                self.store_pending(pending)
-            except KeyConflictError:  # a concurrent writer created some: take them one by one
-                return {sid: self.get_or_create(sid) for sid in keys}
-        return keys
-
-    def open_many(self, subject_ids: Iterable[str]) -> tuple[dict[str, bytes], PendingKeys | None]:
-        """Data keys of many subjects: the existing ones opened, the missing ones generated and
-        wrapped but NOT stored yet. Store them with :meth:`store_pending` (any thread) and wait
-        for it before committing anything encrypted under them."""
         wanted = sorted(set(subject_ids))
         out: dict[str, bytes] = {}
         with self._lock:
@@ -153,37 +128,33 @@ class KeyRing:
                     out[sid] = self._cache[sid]
         missing = [sid for sid in wanted if sid not in out]
         if not missing:
-            return out, None
-        with read_connection(self.engine) as conn:
-            rows = conn.execute(_SELECT_KEYS, {"ids": missing}).all()
-        for r in rows:
-            dek = self.keystore.unwrap(
-                WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
-            )
-            self._remember(r.subject_id, dek)
-            out[r.subject_id] = dek
-        fresh = {sid: new_data_key() for sid in missing if sid not in out}
-        if not fresh:
-            return out, None
-        now = _utcnow()
-        wrapped = self._wrap_many(fresh)
-        out.update(fresh)
-        rows_out = tuple((sid, w.kek_id, w.blob, now) for sid, w in wrapped.items())
-        return out, PendingKeys(rows_out, fresh)
-
-    def store_pending(self, pending: PendingKeys) -> None:
-        """Store keys from :meth:`open_many` in one synced transaction. Raises
-        :class:`KeyConflictError` if another writer created a key of one of these subjects
-        first (nothing stored then: open the keys again)."""
+            return out
+        # One key-ring transaction reads the keys that exist and creates the others; a
+        # transaction that only read writes nothing to sync.
         try:
             with self.engine.begin() as conn:
-                _INSERT_KEYS.run(conn, list(pending.rows))
-        except IntegrityError:
-            raise KeyConflictError(
-                "another writer created a data key of the same subject first; retry"
-            ) from None
-        for sid, k in pending.keys.items():
+                rows = conn.execute(_SELECT_KEYS, {"ids": missing}).all()
+                found: dict[str, bytes] = {
+                    r.subject_id: self.keystore.unwrap(
+                        WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
+                    )
+                    for r in rows
+                }
+                fresh = {sid: new_data_key() for sid in missing if sid not in found}
+                if fresh:
+                    wrapped = self._wrap_many(fresh)
+                    now = _utcnow()
+                    _INSERT_KEYS.run(
+                        conn, [(sid, w.kek_id, w.blob, now) for sid, w in wrapped.items()]
+                    )
+        except IntegrityError:  # a concurrent writer created some: take them one by one
+            for sid in missing:
+                out[sid] = self.get_or_create(sid)
+            return out
+        for sid, k in (*found.items(), *fresh.items()):
             self._remember(sid, k)
+            out[sid] = k
+        return out
 
     def _wrap_many(self, keys: Mapping[str, bytes]) -> dict[str, WrappedKey]:
         wrap_many = getattr(self.keystore, "wrap_many", None)  # optional, see _LocalKeys

@@ -26,7 +26,6 @@ from dataward.vault.core import (
     delete_subject,
 )
 from dataward.vault.crypto import Sealer
-from dataward.vault.keyring import KeyConflictError
 from dataward.vault.model import (
     Actor,
     FieldInfo,
@@ -115,30 +114,10 @@ class VaultWrites(VaultCore):
                           action="store", must_exist=False, memo=memo)
             for sid, fld, val, cat in items
         ]  # fmt: skip
-        deks, pending = self.keyring.open_many([p.subject_id for p in prepared])
-        # New keys are stored (one synced key-ring transaction, in the key writer's thread)
-        # while this thread writes the data; the data commits only once the keys are durable.
-        stored = (
-            None
-            if pending is None
-            else self._key_writer().submit(self.keyring.store_pending, pending)
-        )
-        try:
-            with self.engine.begin() as conn:
-                infos = self._apply_many(conn, prepared, deks)
-                self.audit.append_many([self._entry(p) for p in prepared], conn=conn)
-                if stored is not None:
-                    stored.result()  # KeyConflictError: rolled back, nothing written
-        except KeyConflictError:
-            # another writer created a key of one of these subjects first: use theirs
-            deks = self.keyring.get_or_create_many([p.subject_id for p in prepared])
-            with self.engine.begin() as conn:
-                infos = self._apply_many(conn, prepared, deks)
-                self.audit.append_many([self._entry(p) for p in prepared], conn=conn)
-        except BaseException:
-            if stored is not None and not stored.cancel():
-                stored.exception()  # wait: the caller never returns with the key ring mid-write
-            raise
+        deks = self.keyring.get_or_create_many([p.subject_id for p in prepared])
+        with self.engine.begin() as conn:
+            infos = self._apply_many(conn, prepared, deks)
+            self.audit.append_many([self._entry(p) for p in prepared], conn=conn)
         return infos
 
     def _write(
