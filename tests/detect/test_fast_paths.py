@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from dataward.detect import Detector, PatternRecognizer, confirm, pattern_recognizers
 from dataward.detect.engine import CHUNK, OVERLAP
+from dataward.detect.model import Finding
 from dataward.detect.spec import drop_upper_bounds
 from dataward.detect.validators import memoized, phone_valid
+from dataward.taxonomy import DataClass
 
 
 def test_memoized_calls_the_check_once_per_value_and_keeps_results() -> None:
@@ -260,3 +262,25 @@ def test_the_gate_finds_something_whenever_the_full_detector_reports_a_refused_c
     text = "".join(pieces)
     if any(f.category in _REFUSED for f in full.detect(text)):
         assert gate.detect(text), "the gate missed what the full detector refuses"
+
+
+class _MisdeclaredPlugin:
+    """A plug-in that reports a category it does not declare (nothing stops it)."""
+
+    id = "acme.notes"
+    categories = ("relation.support_case",)  # a tuple, not a frozenset: still accepted
+    languages = frozenset[str]()
+
+    def find(self, text: str, language: str | None = None) -> list[Finding]:
+        i = text.find("chemo")
+        return [] if i < 0 else [
+            Finding(i, i + 5, "sensitive.health", DataClass.FORBIDDEN, 0.9, self.id)
+        ]  # fmt: skip
+
+
+def test_restricted_keeps_every_plug_in_recognizer(full: Detector) -> None:
+    det = Detector([*full.recognizers, _MisdeclaredPlugin()])  # type: ignore[list-item]
+    narrow = det.restricted({"card.pan"})
+    assert "acme.notes" in {r.id for r in narrow.recognizers}
+    assert "lexicon.sensitive" not in {r.id for r in narrow.recognizers}
+    assert narrow.detect("after the chemo session")  # the plug-in's finding still gates

@@ -150,6 +150,14 @@ def test_access_export_lists_the_customers_cards(
     for pan in PANS:
         assert pan.replace(" ", "") not in got.text and pan not in got.text
 
+    assert doc["cards_included"] is True
+    # Another purpose the DPM may export for, but not see card data for: the customer's own
+    # export, as before, and no word on cards.
+    legal = client.get("/v1/subjects/cust-x/export?purpose=legal", headers=dpm)
+    assert legal.status_code == 200, legal.text
+    assert legal.json()["cards"] == [] and legal.json()["cards_included"] is False
+    assert [f["field"] for f in legal.json()["fields"]] == ["email"]
+
     # A customer known only by cards still gets an export; an unknown one is a 404.
     alone = client.get("/v1/subjects/cust-y/export", headers=dpm)
     assert alone.status_code == 200, alone.text

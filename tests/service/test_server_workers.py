@@ -221,11 +221,19 @@ class _Proc:
 def test_a_crashing_worker_is_restarted_later_each_time_and_at_once_after_a_long_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sup = Supervisor(lambda env, sock: None, {}, [socket.socket()], grace_seconds=1)
+    rebound: list[socket.socket] = []
+
+    def rebind() -> socket.socket:
+        rebound.append(socket.socket())
+        return rebound[-1]
+
+    sup = Supervisor(lambda env, sock: None, {}, [socket.socket()], grace_seconds=1, rebind=rebind)
     starts: list[float] = []
     clock = [0.0]
 
     def start(i: int) -> None:
+        if sup.sockets[i].fileno() < 0:  # closed while it waited: a fresh one (as _start)
+            sup.sockets[i] = sup.rebind()  # type: ignore[misc]
         starts.append(clock[0])
         sup.workers[i] = _Proc()  # type: ignore[assignment]  # dies at once
         sup.started_at[i] = clock[0]
@@ -238,10 +246,14 @@ def test_a_crashing_worker_is_restarted_later_each_time_and_at_once_after_a_long
         sup._restart_dead(clock[0])
     gaps = [round(b - a, 1) for a, b in itertools.pairwise(starts)]
     assert gaps == [1.1, 2.1, 4.1, 8.1, 16.1]  # each found dead 0.1 s after its start
+    # while each waited, its listening socket was closed; each restart got a fresh one
+    assert len(rebound) == len(gaps)
+    assert all(s.fileno() < 0 for s in rebound)  # the last one too: it is waiting again
     # a worker that ran for STABLE_SECONDS is restarted at once, and the back-off starts over
     sup.started_at[0] = clock[0] - STABLE_SECONDS
     sup.retry_at[0] = None
     before = len(starts)
     sup._restart_dead(clock[0])
     assert len(starts) == before + 1 and sup.short_runs[0] == 0
-    sup.sockets[0].close()
+    for sock in (*rebound, *sup.sockets):
+        sock.close()

@@ -136,3 +136,21 @@ def test_revision_0004_queues_the_residue_destroyed_before_it(db_url: str) -> No
         assert conn.execute(select(destroyed.c.subject_id)).scalars().all() == ["gone"]
         assert purge_destroyed(conn) == 2
     engine.dispose()
+
+
+def test_rows_that_escaped_the_queue_are_found_and_purged_by_the_lifecycle(vault: Vault) -> None:
+    # value rows of a subject that is neither live nor queued (a store that raced a destroy,
+    # or a destroy by an older version): the lifecycle queues and purges them
+    vault.store("o-1", "email", "o1@example.com", category="contact.email",
+                purpose="contract", actor=SERVICE)  # fmt: skip
+    with vault.engine.begin() as conn:
+        conn.execute(subjects.delete().where(subjects.c.subject_id == "o-1"))
+    assert run_lifecycle(vault, T0).purged == 1
+    with vault.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(values)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(destroyed)).scalar_one() == 0
+    vault.store("o-1", "email", "new@example.com", category="contact.email",
+                purpose="contract", actor=SERVICE)  # fmt: skip
+    assert vault.use("o-1", "email", purpose="support", actor=SUPPORT)["email"].value == (
+        "new@example.com"
+    )

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select
 
-from dataward.vault import CiphertextError, FileKeyStore, Vault
+from dataward.vault import CiphertextError, FileKeyStore, KeyRing, Vault
 from dataward.vault.crypto import Sealed, open_value
 from dataward.vault.keystore import WrappedKey
 from dataward.vault.schema import subject_keys, values
@@ -82,3 +82,21 @@ def test_sqlite_file_copy_before_destroy(sqlite_vault: Vault, tmp_path: Path) ->
     dst.close()
     assert "vault_subject_keys" not in tables
     _try_all(rows, _held_keys(vault, tmp_path))
+
+
+def test_a_key_shredded_by_another_process_is_never_written_with_again(
+    vault: Vault, tmp_path: Path
+) -> None:
+    # Two workers, each its own key ring cache, one key-ring database.
+    other = KeyRing(vault.keyring.engine, vault.keyring.keystore)
+    first = vault.keyring.get_or_create_many(["k-1"])["k-1"]
+    assert other.get_or_create("k-1") == first  # both cached it
+    assert other.destroy("k-1")  # the other worker shreds it
+    again = vault.keyring.get_or_create_many(["k-1"])["k-1"]
+    assert again != first  # a new key, stored: not the shredded one from this cache
+    assert other.get("k-1") == again
+    # shredded and re-created by the other worker: this one takes the new key, too
+    other.destroy("k-1")
+    theirs = other.get_or_create("k-1")
+    assert vault.keyring.get_or_create("k-1") == theirs
+    assert vault.keyring.get_or_create_many(["k-1", "k-2"])["k-1"] == theirs

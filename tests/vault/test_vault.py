@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from dataward.detect import Detector
+from dataward.detect.model import Finding
 from dataward.errors import (
     CardDataError,
     ForbiddenDataError,
@@ -15,7 +17,7 @@ from dataward.errors import (
     PolicyDeniedError,
     ProcessorError,
 )
-from dataward.taxonomy import Action
+from dataward.taxonomy import Action, DataClass
 from dataward.vault import Actor, CiphertextError, Vault
 from dataward.vault.schema import blind_index, shares, subjects, values
 
@@ -512,3 +514,24 @@ def test_owner_links_find_owned_subjects_without_decrypting(vault: Vault) -> Non
     vault.store("card:c2", "token", "tok-new", category="card.token", purpose="billing",
                 actor=BILLING)  # fmt: skip
     assert owned("cust-a", prefix="card:") == ["card:c2"]
+
+
+class _StricterDetector(Detector):
+    """A detector subclass that finds more than its recognizers (the vault must ask it)."""
+
+    def detect(self, text: str, language: str | None = None) -> list[Finding]:
+        found = super().detect(text, language)
+        i = text.find("oncology")
+        if i >= 0:
+            found.append(
+                Finding(i, i + 8, "sensitive.health", DataClass.FORBIDDEN, 0.9, "acme.oncology")
+            )
+        return found
+
+
+def test_a_detector_subclass_decides_refusals_itself(vault: Vault) -> None:
+    strict = Vault(vault.engine, vault.policy, vault.keyring, vault.audit, _StricterDetector())
+    with pytest.raises(ForbiddenDataError):
+        strict.store("sub-1", "note", "oncology follow-up", category="relation.contract",
+                     purpose="contract", actor=SERVICE)  # fmt: skip
+    assert strict.fields_of("sub-1") == []

@@ -54,7 +54,7 @@ from dataward.errors import (
 )
 from dataward.taxonomy import Action
 from dataward.vault import Actor, Vault
-from dataward.vault.model import check_id
+from dataward.vault.model import check_id, check_name
 
 __all__ = ["PROCESSOR_RECIPIENT", "CardIntake", "CardRef"]
 
@@ -411,32 +411,36 @@ def linked_cards(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) -
 
 def export_cards(
     vault: Vault, subject_id: str, *, actor: Actor, purpose: str
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | None:
     """What is held about ``subject_id``'s cards, for an access request: one
-    :meth:`Vault.export_subject` document per linked card (its display form, expiry and that a
-    processor token is on file; the token itself is protected and never shown). The policy must
-    let ``actor`` use card data for ``purpose``; each card's export is audited. No processor
-    needed; cards registered before owner links existed are not listed."""
+    :meth:`Vault.export_subject` document per linked card (its display form and expiry; the
+    processor token is listed as protected, never decrypted). ``None`` when the policy does
+    not let ``actor`` use card data for ``purpose`` (decided before looking, so it never tells
+    whether there are cards). Each card's export is audited. No processor needed; cards
+    registered before owner links existed are not listed."""
     check_id(subject_id, "a subject id")
+    check_name(purpose, "a purpose")
+    allowed = vault.policy.decide(
+        action=Action.USE, category="card.expiry", role=actor.role, purpose=purpose
+    )
+    if not allowed.allowed:
+        return None
     refs = vault.owned_subjects(
-        subject_id, categories=_ON_FILE, action=Action.USE, actor=actor,
+        subject_id, categories=("card.expiry",), action=Action.USE, actor=actor,
         purpose=purpose, prefix=_REF_PREFIX,
     )  # fmt: skip
-    out = []
-    for ref in refs:
-        doc = vault.export_subject(ref, actor=actor, purpose=purpose)
-        for field in doc["fields"]:
-            if field["category"] == "card.token":  # sealed for the processor: never shown
-                field.update(value=None, masked=False, protected=True)
-        out.append(doc)
-    return out
+    return [
+        vault.export_subject(ref, actor=actor, purpose=purpose, withhold=("card.token",))
+        for ref in refs
+    ]
 
 
 def access_export(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) -> dict[str, Any]:
     """An access request's answer: :meth:`Vault.export_subject` of ``subject_id`` with its
-    cards on file under ``"cards"`` (:func:`export_cards`). The cards are looked up first, so a
-    policy refusal exports nothing; a customer known here only by cards still gets an export;
-    one known neither way is :class:`NotFoundError`."""
+    cards on file under ``"cards"`` (:func:`export_cards`) and ``"cards_included"`` saying
+    whether the policy let ``actor`` see card data for ``purpose`` (if not, the export is the
+    subject's own, as before). A customer known here only by cards still gets an export; one
+    known neither way is :class:`NotFoundError`."""
     cards = export_cards(vault, subject_id, actor=actor, purpose=purpose)
     try:
         doc = vault.export_subject(subject_id, actor=actor, purpose=purpose)
@@ -445,5 +449,6 @@ def access_export(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) 
             raise
         doc = {"subject_id": subject_id, "created_at": None, "categories": [], "purposes": [],
                "fields": [], "recipients": []}  # fmt: skip
-    doc["cards"] = cards
+    doc["cards"] = cards or []
+    doc["cards_included"] = cards is not None
     return doc

@@ -163,11 +163,12 @@ class Detector:
         all). An empty answer therefore proves ``self`` would report none of ``categories``;
         a non-empty one only says: ask ``self``. (The vault gates its check for forbidden and
         card data in values of a declared category this way.) A category no recognizer
-        reports selects nothing.
+        reports selects nothing. Recognizers from outside dataward (plug-ins) are always kept:
+        nothing checks that they report only the categories they declare.
         """
         wanted = frozenset(categories)
         return Detector(
-            [r for r in self.recognizers if r.categories & wanted],
+            [r for r in self.recognizers if not wanted.isdisjoint(r.categories) or not _builtin(r)],
             taxonomy=self.taxonomy,
             min_score=self.min_score,
         )
@@ -348,6 +349,11 @@ class Detector:
 
 
 _START: Final = operator.attrgetter("start")
+
+
+def _builtin(rec: Recognizer) -> bool:
+    """True for dataward's own recognizers (they report only the categories they declare)."""
+    return type(rec).__module__.startswith("dataward.detect.")
 
 
 def _slices(text: str) -> Iterator[str]:

@@ -222,6 +222,7 @@ def serve(
                 sockets,
                 grace_seconds=GRACEFUL_SECONDS + 20,
                 write_port=None if port_file is None else partial(write_port_file, port_file),
+                rebind=partial(_listen, host, int(sockets[0].getsockname()[1]), reuseport=True),
             ).run()
         finally:
             for s in sockets:

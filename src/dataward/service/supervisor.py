@@ -87,8 +87,13 @@ class Supervisor:
         *,
         grace_seconds: float,
         write_port: Callable[[int], None] | None = None,
+        rebind: Callable[[], socket.socket] | None = None,
     ) -> None:
         self.target = target
+        # A new listening socket on the same port (``SO_REUSEPORT``): while a dead worker
+        # waits for its delayed restart, its socket is closed, so the kernel sends no new
+        # connection to a queue nobody accepts from; the restart binds a fresh one.
+        self.rebind = rebind
         self.env = env
         self.sockets = sockets
         self.grace_seconds = grace_seconds
@@ -100,6 +105,8 @@ class Supervisor:
         self.stop = threading.Event()
 
     def _start(self, i: int) -> None:
+        if self.sockets[i].fileno() < 0 and self.rebind is not None:
+            self.sockets[i] = self.rebind()
         proc = _spawn.Process(
             target=_worker_main,
             args=(self.target, os.getpid(), self.env, self.sockets[i]),
@@ -146,6 +153,8 @@ class Supervisor:
                 self.short_runs[i] = 0 if lived >= STABLE_SECONDS else self.short_runs[i] + 1
                 delay = restart_delay(self.short_runs[i])
                 retry = self.retry_at[i] = now + delay
+                if delay and self.rebind is not None:
+                    self.sockets[i].close()  # its queued clients get a reset, not a hang
                 _log.warning(
                     "worker %d (pid %s) exited with code %s after %.1f s; starting another%s",
                     i,
@@ -157,7 +166,11 @@ class Supervisor:
             if now < retry:
                 continue
             proc.close()
-            self._start(i)
+            try:
+                self._start(i)
+            except Exception as exc:  # e.g. the port could not be bound again: retry later
+                _log.error("worker %d could not be started (%s); retrying", i, type(exc).__name__)
+                self.retry_at[i] = now + RESTART_DELAY
 
     def _stop_all(self) -> None:
         live = [p for p in self.workers if p is not None and p.is_alive()]

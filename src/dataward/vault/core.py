@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Exists, delete, exists, select
 
 from dataward.db.bulk import BulkInsert
 from dataward.db.engine import read_connection
+from dataward.detect.engine import Detector
 from dataward.errors import (
     CardDataError,
     ForbiddenDataError,
@@ -39,7 +40,13 @@ from dataward.vault.model import (
 from dataward.vault.passwords import PasswordHasher
 from dataward.vault.schema import blind_index, destroyed, shares, subjects, values
 
-__all__ = ["ARCHIVE_PURPOSES", "CARD_CATEGORIES", "MAX_VALUE_BYTES", "VaultCore"]
+__all__ = [
+    "ARCHIVE_PURPOSES",
+    "CARD_CATEGORIES",
+    "MAX_VALUE_BYTES",
+    "VaultCore",
+    "queue_unlisted_residue",
+]
 
 _INSERT_SUBJECTS = BulkInsert(subjects, ("subject_id", "created_at"), skip_existing=True)
 _QUEUE_PURGE = BulkInsert(destroyed, ("subject_id", "destroyed_at"), skip_existing=True)
@@ -94,8 +101,11 @@ class VaultCore:
             c.name for c in policy.taxonomy.categories.values()
             if c.data_class is DataClass.FORBIDDEN
         }  # fmt: skip
-        narrow = getattr(detector, "restricted", None)
-        self._refusal_gate: FindingSource | None = narrow(refused) if callable(narrow) else None
+        # Only dataward's own Detector: a subclass or another detector may find more than a
+        # Detector of its recognizers would, which a narrowed copy would miss (fail closed).
+        self._refusal_gate: FindingSource | None = (
+            detector.restricted(refused) if type(detector) is Detector else None
+        )
         self.hasher = hasher or PasswordHasher()
         self.indexer = BlindIndexer(self.keystore.index_key(), region=phone_region)
 
@@ -390,6 +400,24 @@ def delete_subject(conn: Connection, subject_id: str) -> None:
         conn.execute(delete(table).where(table.c.subject_id == subject_id))
     conn.execute(delete(subjects).where(subjects.c.subject_id == subject_id))
     _QUEUE_PURGE.run(conn, [(subject_id, utcnow())])
+
+
+def queue_unlisted_residue(conn: Connection) -> int:
+    """Queue every subject that has value rows but no subject row and is not queued yet (rows
+    left by a store that raced a destroy, or by a destroy of an older version); the number
+    queued. One scan of ``vault_values``: the lifecycle runs it before each purge."""
+    orphans = (
+        select(values.c.subject_id)
+        .where(
+            ~exists().where(subjects.c.subject_id == values.c.subject_id),
+            ~exists().where(destroyed.c.subject_id == values.c.subject_id),
+        )
+        .distinct()
+    )
+    ids = [r[0] for r in conn.execute(orphans)]
+    when = utcnow()
+    _QUEUE_PURGE.run(conn, [(sid, when) for sid in ids])
+    return len(ids)
 
 
 #: destroyed subjects taken per round of :func:`purge_destroyed`

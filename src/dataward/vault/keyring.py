@@ -42,7 +42,9 @@ class KeyRing:
     def __init__(self, engine: Engine, keystore: KeyStore, *, cache_size: int = 4096) -> None:
         self.engine = engine
         self.keystore = keystore
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        # subject -> (its wrapped key as stored, the data key): the stored form tells whether
+        # the key ring still holds the same key (another process may have shredded it)
+        self._cache: OrderedDict[str, tuple[bytes, bytes]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
         if engine.dialect.name == "sqlite":
@@ -57,9 +59,9 @@ class KeyRing:
 
     # -- cache -----------------------------------------------------------------------------------
 
-    def _remember(self, subject_id: str, dek: bytes) -> None:
+    def _remember(self, subject_id: str, dek: bytes, wrapped: bytes) -> None:
         with self._lock:
-            self._cache[subject_id] = dek
+            self._cache[subject_id] = (wrapped, dek)
             self._cache.move_to_end(subject_id)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -75,7 +77,7 @@ class KeyRing:
         with self._lock:
             cached = self._cache.get(subject_id)
         if cached is not None:
-            return cached
+            return cached[1]
         with read_connection(self.engine) as conn:
             row = conn.execute(
                 select(subject_keys.c.kek_id, subject_keys.c.wrapped).where(
@@ -87,11 +89,16 @@ class KeyRing:
         dek = self.keystore.unwrap(
             WrappedKey(row.kek_id, bytes(row.wrapped)), subject_id=subject_id
         )
-        self._remember(subject_id, dek)
+        self._remember(subject_id, dek, bytes(row.wrapped))
         return dek
 
     def get_or_create(self, subject_id: str) -> bytes:
         """The subject's data key, creating and storing a new random one if it has none."""
+        return self.get_or_create_many([subject_id])[subject_id]
+
+    def _create_one(self, subject_id: str) -> bytes:
+        """Create and store one subject's key; another writer's, if it created one first."""
+        self.forget(subject_id)
         dek = self.get(subject_id)
         if dek is not None:
             return dek
@@ -115,44 +122,48 @@ class KeyRing:
                     f"the data key of subject {subject_id!r} vanished while being created"
                 ) from None
             return existing
-        self._remember(subject_id, new)
+        self._remember(subject_id, new, wrapped.blob)
         return new
 
     def get_or_create_many(self, subject_ids: Iterable[str]) -> dict[str, bytes]:
-        """Data keys of many subjects; the missing ones created in ONE key-ring transaction."""
+        """Data keys of many subjects; the missing ones created in ONE key-ring transaction.
+
+        The key ring is always asked which keys exist (one read, no lock): a key another
+        process shredded, or shredded and replaced, is never written with again from this
+        process's cache; the cache only saves unwrapping the keys that are unchanged."""
         wanted = sorted(set(subject_ids))
         out: dict[str, bytes] = {}
-        with self._lock:
-            for sid in wanted:
-                if sid in self._cache:
-                    out[sid] = self._cache[sid]
-        missing = [sid for sid in wanted if sid not in out]
-        if not missing:
+        if not wanted:
             return out
-        # One key-ring transaction reads the keys that exist and creates the others; a
-        # transaction that only read writes nothing to sync.
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(_SELECT_KEYS, {"ids": wanted}).all()
+        with self._lock:
+            cached = {sid: self._cache.get(sid) for sid in wanted}
+        for r in rows:
+            blob = bytes(r.wrapped)
+            hit = cached.get(r.subject_id)
+            if hit is not None and hit[0] == blob:
+                out[r.subject_id] = hit[1]
+                continue
+            dek = self.keystore.unwrap(WrappedKey(r.kek_id, blob), subject_id=r.subject_id)
+            self._remember(r.subject_id, dek, blob)
+            out[r.subject_id] = dek
+        fresh = {sid: new_data_key() for sid in wanted if sid not in out}
+        if not fresh:
+            return out
+        for sid in fresh:
+            self.forget(sid)  # shredded elsewhere since this process cached it
+        wrapped = self._wrap_many(fresh)
+        now = _utcnow()
         try:
             with self.engine.begin() as conn:
-                rows = conn.execute(_SELECT_KEYS, {"ids": missing}).all()
-                found: dict[str, bytes] = {
-                    r.subject_id: self.keystore.unwrap(
-                        WrappedKey(r.kek_id, bytes(r.wrapped)), subject_id=r.subject_id
-                    )
-                    for r in rows
-                }
-                fresh = {sid: new_data_key() for sid in missing if sid not in found}
-                if fresh:
-                    wrapped = self._wrap_many(fresh)
-                    now = _utcnow()
-                    _INSERT_KEYS.run(
-                        conn, [(sid, w.kek_id, w.blob, now) for sid, w in wrapped.items()]
-                    )
+                _INSERT_KEYS.run(conn, [(sid, w.kek_id, w.blob, now) for sid, w in wrapped.items()])
         except IntegrityError:  # a concurrent writer created some: take them one by one
-            for sid in missing:
-                out[sid] = self.get_or_create(sid)
+            for sid in fresh:
+                out[sid] = self._create_one(sid)
             return out
-        for sid, k in (*found.items(), *fresh.items()):
-            self._remember(sid, k)
+        for sid, k in fresh.items():
+            self._remember(sid, k, wrapped[sid].blob)
             out[sid] = k
         return out
 

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, delete, exists, select, text, 
 
 from dataward.db.engine import is_sqlite, read_connection
 from dataward.taxonomy import Action
-from dataward.vault.core import _naive, delete_subject, purge_destroyed
+from dataward.vault.core import _naive, delete_subject, purge_destroyed, queue_unlisted_residue
 from dataward.vault.model import Actor
 from dataward.vault.schema import blind_index, subjects, values
 from dataward.vault.vault import Vault
@@ -119,6 +119,9 @@ def run_lifecycle(
             if not rows:
                 break
             last_id = rows[-1].id
+    with vault.engine.begin() as conn:
+        _lock(conn)
+        queue_unlisted_residue(conn)
     purged = 0
     while True:
         with vault.engine.begin() as conn:

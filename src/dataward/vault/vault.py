@@ -11,7 +11,7 @@ value into an error message, a log line or an audit entry.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -298,10 +298,18 @@ class Vault(VaultWrites, VaultOwners):
         return self.destroy(subject_id, actor=actor, purpose=purpose)
 
     def export_subject(
-        self, subject_id: str, *, actor: Actor, purpose: str = "data_subject_request"
+        self,
+        subject_id: str,
+        *,
+        actor: Actor,
+        purpose: str = "data_subject_request",
+        withhold: Collection[str] = (),
     ) -> dict[str, Any]:
         """Everything about one subject: values (as the policy lets ``actor`` see them),
-        categories, classes, purposes, recipients, retention. Audited as ``export``."""
+        categories, classes, purposes, recipients, retention. Audited as ``export``.
+
+        Values of the categories in ``withhold`` are listed as protected, like high-class and
+        hashed ones: without their value, no use decision, nothing decrypted."""
         check_id(subject_id, "a subject id")
         check_name(purpose, "a purpose")
         with self.engine.begin() as conn:
@@ -317,10 +325,11 @@ class Vault(VaultWrites, VaultOwners):
                 )  # fmt: skip
                 raise NotFoundError(f"subject {subject_id!r} is not in the vault")
             # Protected (high-class, hashed) values are listed without their value: no use.
+            held = [_protected(r) or r.category in withhold for r in rows]
             decisions = [
                 self._decide(Action.USE, r.category, actor, purpose)
-                for r in rows
-                if not _protected(r)
+                for r, h in zip(rows, held, strict=True)
+                if not h
             ]
             denied = next((d for d in decisions if not d.allowed), None)
             share_rows = conn.execute(
@@ -331,14 +340,14 @@ class Vault(VaultWrites, VaultOwners):
                 decisions=decisions, purpose=purpose, outcome="denied" if denied else "ok",
             )  # fmt: skip
         if denied is not None:
-            bad = [r for r in rows if not _protected(r)][decisions.index(denied)]
+            bad = [r for r, h in zip(rows, held, strict=True) if not h][decisions.index(denied)]
             raise self._deny(
                 denied, action=Action.USE, category=bad.category, actor=actor, purpose=purpose
             )
         out_fields = []
         open_decisions = iter(decisions)
-        for r in rows:
-            shown = self._visible(r, None if _protected(r) else next(open_decisions))
+        for r, h in zip(rows, held, strict=True):
+            shown = self._visible(r, None if h else next(open_decisions))
             out_fields.append(
                 {
                     "field": r.field,

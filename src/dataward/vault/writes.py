@@ -44,8 +44,13 @@ _INSERT_VALUES = BulkInsert(
 )  # fmt: skip
 _INSERT_INDEX = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"))
 # the batch's lookups, built once (building them per batch costs more than running them)
-_LIVE_SUBJECTS = select(subjects.c.subject_id).where(
-    subjects.c.subject_id.in_(bindparam("ids", expanding=True))
+# FOR KEY SHARE (PostgreSQL; SQLite writers are serialized anyway): a destroy of one of these
+# subjects waits for this transaction, so no value row is ever added to a subject being
+# destroyed and purged (it would escape the purge queue).
+_LIVE_SUBJECTS = (
+    select(subjects.c.subject_id)
+    .where(subjects.c.subject_id.in_(bindparam("ids", expanding=True)))
+    .with_for_update(read=True, key_share=True)
 )
 _AWAITING_PURGE = select(destroyed.c.subject_id).where(
     destroyed.c.subject_id.in_(bindparam("ids", expanding=True))

@@ -321,6 +321,11 @@ class ExportResponse(ResponseModel):
         description="The subject's cards on file, one export each (reference as subject_id; "
         "display form and expiry; the processor token is listed as protected, never shown).",
     )
+    cards_included: bool = Field(
+        default=False,
+        description="Whether the policy let the caller see card data for this purpose; when "
+        "false, `cards` is empty whether or not the subject has cards.",
+    )
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> ExportResponse:

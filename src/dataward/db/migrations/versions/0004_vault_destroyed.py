@@ -26,12 +26,17 @@ def upgrade() -> None:
         sa.Column("destroyed_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("subject_id", name="pk_vault_destroyed"),
     )
-    # residue of subjects destroyed before this revision
-    op.execute(
-        "INSERT INTO vault_destroyed (subject_id, destroyed_at) "
-        "SELECT DISTINCT v.subject_id, CURRENT_TIMESTAMP FROM vault_values v "
-        "WHERE NOT EXISTS (SELECT 1 FROM vault_subjects s WHERE s.subject_id = v.subject_id)"
-    )
+    # residue of subjects destroyed before this revision (times are naive UTC everywhere)
+    pg = op.get_bind().dialect.name == "postgresql"
+    op.execute(_BACKFILL_PG if pg else _BACKFILL)
+
+
+_BACKFILL = (
+    "INSERT INTO vault_destroyed (subject_id, destroyed_at) "
+    "SELECT DISTINCT v.subject_id, CURRENT_TIMESTAMP FROM vault_values v "
+    "WHERE NOT EXISTS (SELECT 1 FROM vault_subjects s WHERE s.subject_id = v.subject_id)"
+)
+_BACKFILL_PG = _BACKFILL.replace("CURRENT_TIMESTAMP", "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')")
 
 
 def downgrade() -> None:
