@@ -14,7 +14,7 @@ from dataward.vault.crypto import Sealed, open_value
 from dataward.vault.keystore import WrappedKey
 from dataward.vault.schema import subject_keys, values
 
-from .conftest import DPM, SERVICE
+from .conftest import DPM, SERVICE, SUPPORT
 
 
 def _held_keys(vault: Vault, home: Path) -> list[bytes]:
@@ -100,3 +100,19 @@ def test_a_key_shredded_by_another_process_is_never_written_with_again(
     theirs = other.get_or_create("k-1")
     assert vault.keyring.get_or_create("k-1") == theirs
     assert vault.keyring.get_or_create_many(["k-1", "k-2"])["k-1"] == theirs
+
+
+def test_a_reader_with_a_stale_cached_key_reads_the_re_created_subject(
+    vault: Vault, tmp_path: Path
+) -> None:
+    # worker A reads (and caches the key of) s-1; worker B destroys and re-creates s-1
+    vault.store("s-1", "email", "old@example.com", category="contact.email",
+                purpose="contract", actor=SERVICE)  # fmt: skip
+    assert vault.use("s-1", "email", purpose="support", actor=SUPPORT)["email"].value
+    b = Vault(vault.engine, vault.policy, KeyRing(vault.keyring.engine, vault.keyring.keystore),
+              vault.audit, vault.detector)  # fmt: skip
+    b.destroy("s-1", actor=DPM)
+    b.store("s-1", "email", "new@example.com", category="contact.email",
+            purpose="contract", actor=SERVICE)  # fmt: skip
+    got = vault.use("s-1", "email", purpose="support", actor=SUPPORT)["email"].value
+    assert got == "new@example.com"

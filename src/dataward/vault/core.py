@@ -292,10 +292,21 @@ class VaultCore:
                 f"subject {row.subject_id!r} has no data key (it was destroyed); its values are "
                 "unrecoverable"
             )
-        raw = open_value(
-            dek, Sealed(bytes(row.nonce), bytes(row.ciphertext)), subject_id=row.subject_id,
-            field=row.field, version=row.version,
-        )  # fmt: skip
+        sealed = Sealed(bytes(row.nonce), bytes(row.ciphertext))
+        try:
+            raw = open_value(
+                dek, sealed, subject_id=row.subject_id, field=row.field, version=row.version
+            )
+        except CiphertextError:
+            # Maybe a key this process cached was shredded and replaced by another process
+            # (destroy, then the id re-created): ask the key ring again, once.
+            self.keyring.forget(row.subject_id)
+            fresh = self.keyring.get(row.subject_id)
+            if fresh is None or fresh == dek:
+                raise
+            raw = open_value(
+                fresh, sealed, subject_id=row.subject_id, field=row.field, version=row.version
+            )
         return raw.decode("utf-8", "surrogatepass")
 
     def _read_decisions(
