@@ -164,3 +164,23 @@ def test_access_export_lists_the_customers_cards(
     assert alone.json()["fields"] == []
     assert [c["subject_id"] for c in alone.json()["cards"]] == [only_cards]
     assert _code(client.get("/v1/subjects/cust-z/export", headers=dpm), 404) == "not_found"
+
+
+def test_a_refused_export_audits_no_card_export(
+    card_client: tuple[TestClient, ServiceContext],
+) -> None:
+    client, ctx = card_client
+    billing, dpm, service = (role_headers(ctx, r) for r in ("billing", "dpm", "service"))
+    _register(client, billing, "cust-r", PANS[0])
+    stored = client.post(
+        "/v1/subjects/cust-r/fields",
+        json={"purpose": "contract", "fields": [{"field": "email", "value": "r@example.com"}]},
+        headers=service,
+    )
+    assert stored.status_code == 201, stored.text
+    before = [e for e in ctx.vault.audit.query(action="export")]  # type: ignore[attr-defined]
+    refused = client.get("/v1/subjects/cust-r/export?purpose=marketing", headers=dpm)
+    assert _code(refused, 403) == "policy_denied"
+    after = [e for e in ctx.vault.audit.query(action="export")]  # type: ignore[attr-defined]
+    new = after[len(before) :]
+    assert [(e.subject_ref, e.outcome) for e in new] == [("cust-r", "denied")]

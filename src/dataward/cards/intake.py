@@ -439,14 +439,18 @@ def access_export(vault: Vault, subject_id: str, *, actor: Actor, purpose: str) 
     """An access request's answer: :meth:`Vault.export_subject` of ``subject_id`` with its
     cards on file under ``"cards"`` (:func:`export_cards`) and ``"cards_included"`` saying
     whether the policy let ``actor`` see card data for ``purpose`` (if not, the export is the
-    subject's own, as before). A customer known here only by cards still gets an export; one
-    known neither way is :class:`NotFoundError`."""
-    cards = export_cards(vault, subject_id, actor=actor, purpose=purpose)
+    subject's own, as before). A customer known here only by cards still gets an export (their
+    own record's export is audited as not found, each card's as exported); one known neither
+    way is :class:`NotFoundError`. The subject's own export is decided first, so a refusal
+    returns and audits no card."""
     try:
-        doc = vault.export_subject(subject_id, actor=actor, purpose=purpose)
+        doc: dict[str, Any] | None = vault.export_subject(subject_id, actor=actor, purpose=purpose)
     except NotFoundError:
+        doc = None
+    cards = export_cards(vault, subject_id, actor=actor, purpose=purpose)
+    if doc is None:
         if not cards:
-            raise
+            raise NotFoundError(f"subject {subject_id!r} is not in the vault")
         doc = {"subject_id": subject_id, "created_at": None, "categories": [], "purposes": [],
                "fields": [], "recipients": []}  # fmt: skip
     doc["cards"] = cards or []
