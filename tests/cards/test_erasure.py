@@ -3,24 +3,31 @@ the reference processor over TLS; the token goes back to the processor only to b
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import secrets
 from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dataward.cards import (
+    CARD_RETENTION_HOLD,
     CardIntake,
     HttpCardProcessor,
     TokenKey,
+    expire_cards,
     new_idempotency_key,
     seal_token,
     validate_card,
 )
 from dataward.errors import NotFoundError, PolicyDeniedError
 from dataward.settings import load_settings
-from dataward.vault import Actor, Vault
+from dataward.vault import Actor, Vault, run_lifecycle
+from dataward.vault.schema import blind_index
 
 from .conftest import ProcessorServer
 from .support import make_pan
@@ -162,3 +169,97 @@ def test_cards_registered_before_owner_links_can_be_linked(
     tokens = processor_server.count("tokens")
     assert intake.remove_all("cust-old", actor=DPM, purpose=DSR) == [ref]
     assert processor_server.count("tokens") == tokens - 1
+
+
+def test_cards_due_for_destruction_are_deleted_at_the_processor_first(
+    processor_server: ProcessorServer, tmp_path: Path
+) -> None:
+    vault = Vault.open(load_settings(home=tmp_path), environ={})
+    processor = HttpCardProcessor(
+        processor_server.url, processor_server.api_key,
+        ca_bundle=processor_server.ca_path, pins=[processor_server.cert_pin],
+    )  # fmt: skip
+    intake = CardIntake(vault, processor, token_key=TokenKey.generate())
+    try:
+        # two cards of a customer known here only by them, one of a customer with a record
+        mine = sorted(_register(intake, "cust-old", seed) for seed in (31, 32))
+        vault.store("cust-rec", "email", "rec@example.com", category="contact.email",
+                    purpose="contract", actor=Actor("app", "service"))  # fmt: skip
+        theirs = _register(intake, "cust-rec", 33)
+        lost = _register(intake, "cust-lost", 34)
+        with vault.engine.begin() as conn:  # registered before owner links existed
+            conn.execute(blind_index.delete().where(blind_index.c.subject_id == lost))
+        tokens = processor_server.count("tokens")
+        later = datetime(2040, 1, 1)
+
+        # Nothing is due yet: nothing happens.
+        assert expire_cards(intake).to_dict() == {"removed": 0, "failed": 0, "unowned": 0}
+        report = expire_cards(intake, later)
+        assert report.to_dict() == {"removed": 3, "failed": 0, "unowned": 1}
+        assert processor_server.count("tokens") == tokens - 3
+        for ref in (*mine, theirs):
+            assert vault.fields_of(ref) == []
+        # the unowned card is held by the lifecycle, not shredded: its token still exists
+        life = run_lifecycle(vault, later, hold=CARD_RETENTION_HOLD)
+        assert life.held == 2 and {f.field for f in vault.fields_of(lost)} == {"display", "token"}
+        assert vault.fields_of("cust-rec") == []  # the customer's own record followed retention
+        roles = {
+            (e.action, e.actor_role, e.outcome)
+            for ref in mine
+            for e in vault.audit.query(subject_ref=ref)  # type: ignore[attr-defined]
+        }
+        assert ("destroy", "service", "ok") in roles
+        assert vault.audit.verify().ok  # type: ignore[attr-defined]
+    finally:
+        processor.close()
+        vault.close()
+
+
+def test_lifecycle_command_deletes_due_cards_at_the_processor(
+    processor_server: ProcessorServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataward.cli.common import run_guarded
+    from dataward.cli.main import app
+    from dataward.service.context import card_token_key
+
+    for k in [k for k in os.environ if k.startswith("DATAWARD_")]:
+        monkeypatch.delenv(k)
+    home = tmp_path / "home"
+    key_file = tmp_path / "api.key"
+    key_file.write_text(processor_server.api_key + "\n")
+    monkeypatch.setenv("DATAWARD_HOME", str(home))
+    settings = load_settings()
+    vault = Vault.open(settings, environ={})
+    processor = HttpCardProcessor(
+        processor_server.url, processor_server.api_key,
+        ca_bundle=processor_server.ca_path, pins=[processor_server.cert_pin],
+    )  # fmt: skip
+    try:
+        ref = _register(CardIntake(vault, processor, token_key=card_token_key(settings)), "c-9", 41)
+    finally:
+        processor.close()
+        vault.close()
+    tokens = processor_server.count("tokens")
+
+    # Without a processor: the card is held, not shredded.
+    capsys.readouterr()
+    assert run_guarded(app, ["lifecycle", "run", "--now", "2040-01-01T00:00:00"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["held"] == 2 and "cards" not in out
+    # With one: deleted there first, then shredded here.
+    monkeypatch.setenv("DATAWARD_PROCESSOR_URL", processor_server.url)
+    monkeypatch.setenv("DATAWARD_PROCESSOR_API_KEY_FILE", str(key_file))
+    monkeypatch.setenv("DATAWARD_PROCESSOR_CA_BUNDLE", str(processor_server.ca_path))
+    monkeypatch.setenv("DATAWARD_PROCESSOR_PINS", processor_server.cert_pin)
+    assert run_guarded(app, ["lifecycle", "run", "--now", "2040-01-01T00:00:00"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cards"] == {"removed": 1, "failed": 0, "unowned": 0} and out["held"] == 0
+    assert processor_server.count("tokens") == tokens - 1
+    reopened = Vault.open(load_settings(), environ={})
+    try:
+        assert reopened.fields_of(ref) == []
+    finally:
+        reopened.close()

@@ -10,9 +10,10 @@ from sqlalchemy import func, insert, select
 from dataward.db import create_engine_for, upgrade
 from dataward.vault import Vault, run_lifecycle
 from dataward.vault.core import purge_destroyed
+from dataward.vault.lifecycle import due_for_destruction
 from dataward.vault.schema import destroyed, subjects, values
 
-from .conftest import AUTH, DPM, SERVICE, SUPPORT, audit_count
+from .conftest import AUTH, BILLING, DPM, SERVICE, SUPPORT, audit_count
 
 T0 = datetime(2030, 1, 1)
 
@@ -29,7 +30,7 @@ def test_retention_schedule(vault: Vault) -> None:
     _seed(vault)
     assert run_lifecycle(vault, T0 + timedelta(days=1)).to_dict() == {
         "archived": 0, "destroyed": 0, "subjects_shredded": 0, "orphan_keys_shredded": 0,
-        "blocked": 0, "purged": 0,
+        "blocked": 0, "purged": 0, "held": 0,
     }  # fmt: skip
     r = run_lifecycle(vault, T0 + timedelta(days=31))  # high class: keep P30D, never archived
     assert (r.destroyed, r.archived) == (3, 0)
@@ -154,3 +155,15 @@ def test_rows_that_escaped_the_queue_are_found_and_purged_by_the_lifecycle(vault
     assert vault.use("o-1", "email", purpose="support", actor=SUPPORT)["email"].value == (
         "new@example.com"
     )
+
+
+def test_held_subjects_are_left_alone_and_counted(vault: Vault) -> None:
+    vault.store("card:0a1b", "display", "visa ****4242 01/2031", category="card.expiry",
+                purpose="billing", actor=BILLING, now=T0)  # fmt: skip
+    _seed(vault, 1)
+    r = run_lifecycle(vault, datetime(2045, 1, 1), hold=("card:",))
+    assert r.held == 1 and r.subjects_shredded == 1  # l-0 went; the card is held
+    assert [f.field for f in vault.fields_of("card:0a1b")] == ["display"]
+    assert due_for_destruction(vault, datetime(2045, 1, 1), prefix="card:") == ["card:0a1b"]
+    assert due_for_destruction(vault, T0, prefix="card:") == []
+    assert run_lifecycle(vault, datetime(2045, 1, 1)).subjects_shredded == 1  # not held: gone

@@ -29,10 +29,14 @@ from dataward.cards.validation import (
 )
 
 if TYPE_CHECKING:
-    from dataward.cards.intake import CardIntake, CardRef
+    from dataward.cards.expiry import CARD_RETENTION_HOLD, CardExpiryReport, expire_cards
+    from dataward.cards.intake import CARD_PREFIX, CardIntake, CardRef
 
 __all__ = [
+    "CARD_PREFIX",
+    "CARD_RETENTION_HOLD",
     "Brand",
+    "CardExpiryReport",
     "CardIntake",
     "CardNumber",
     "CardProcessor",
@@ -48,6 +52,7 @@ __all__ = [
     "TokenKey",
     "ValidatedCard",
     "build_ssl_context",
+    "expire_cards",
     "luhn_valid",
     "new_idempotency_key",
     "open_token",
@@ -66,8 +71,12 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # The intake pulls in the vault (SQLAlchemy, policy, audit); load it only when asked for,
     # so the reference processor, which shares validation only, stays small.
-    if name in ("CardIntake", "CardRef"):
+    if name in ("CARD_PREFIX", "CardIntake", "CardRef"):
         from dataward.cards import intake
 
         return getattr(intake, name)
+    if name in ("CARD_RETENTION_HOLD", "CardExpiryReport", "expire_cards"):
+        from dataward.cards import expiry
+
+        return getattr(expiry, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -56,7 +56,7 @@ from dataward.taxonomy import Action
 from dataward.vault import Actor, Vault
 from dataward.vault.model import check_id, check_name
 
-__all__ = ["PROCESSOR_RECIPIENT", "CardIntake", "CardRef"]
+__all__ = ["CARD_PREFIX", "PROCESSOR_RECIPIENT", "CardIntake", "CardRef"]
 
 _log = logging.getLogger("dataward.cards.intake")
 
@@ -65,6 +65,8 @@ PROCESSOR_RECIPIENT: Final = "card-processor"
 _TOKEN_FIELD: Final = "token"  # noqa: S105 - a vault field name, not a secret
 _DISPLAY_FIELD: Final = "display"
 _REF_PREFIX: Final = "card:"
+#: Every card reference (the vault subject of a card) starts with this.
+CARD_PREFIX: Final = _REF_PREFIX
 _CARD_DATA: Final = ("card.cvv", "card.expiry", "card.pan")
 _ON_FILE: Final = ("card.expiry", "card.token")  # what a card subject holds
 
@@ -110,6 +112,11 @@ class CardIntake:
         self._recipient = check_id(recipient, "a processor name")
 
     # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def vault(self) -> Vault:
+        """The vault this intake keeps its cards in."""
+        return self._vault
 
     def _audit(self, fields: Mapping[str, Any]) -> None:
         self._vault.audit.append(dict(fields))

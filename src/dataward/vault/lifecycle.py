@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, select, text, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, func, or_, select, text, update
 
 from dataward.db.engine import is_sqlite, read_connection
 from dataward.taxonomy import Action
@@ -24,7 +24,13 @@ from dataward.vault.model import Actor
 from dataward.vault.schema import blind_index, subjects, values
 from dataward.vault.vault import Vault
 
-__all__ = ["LIFECYCLE_ACTOR", "LIFECYCLE_PURPOSE", "LifecycleReport", "run_lifecycle"]
+__all__ = [
+    "LIFECYCLE_ACTOR",
+    "LIFECYCLE_PURPOSE",
+    "LifecycleReport",
+    "due_for_destruction",
+    "run_lifecycle",
+]
 
 LIFECYCLE_ACTOR = Actor(id="dataward-lifecycle", role="service")
 LIFECYCLE_PURPOSE = "legal"
@@ -41,6 +47,7 @@ class LifecycleReport:
     orphan_keys_shredded: int = 0
     blocked: int = 0  # due, but the policy denied the lifecycle actor
     purged: int = 0  # unreadable rows of destroyed subjects deleted
+    held: int = 0  # due, but their subject is held (``hold``): e.g. cards, for their processor
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -59,10 +66,16 @@ def run_lifecycle(
     actor: Actor = LIFECYCLE_ACTOR,
     purpose: str = LIFECYCLE_PURPOSE,
     orphan_grace: timedelta = timedelta(hours=1),
+    hold: tuple[str, ...] = (),
 ) -> LifecycleReport:
-    """Apply retention once (see the module docstring)."""
+    """Apply retention once (see the module docstring). Subjects whose id starts with one of
+    ``hold`` are left alone (their due rows are counted as ``held``): e.g. cards, whose token
+    must first be deleted at the processor (:func:`dataward.cards.expire_cards`)."""
     when = _naive(now)
     archived = destroyed = shredded = blocked = 0
+    kept: ColumnElement[bool] | None = (
+        or_(*(values.c.subject_id.startswith(p, autoescape=True) for p in hold)) if hold else None
+    )
     for phase in ("archive", "destroy"):
         last_id = 0
         while True:
@@ -75,6 +88,8 @@ def run_lifecycle(
                 else:
                     cond = values.c.destroy_due <= when
                 live = exists().where(subjects.c.subject_id == values.c.subject_id)
+                if kept is not None:
+                    cond = cond & ~kept
                 rows = conn.execute(
                     select(values).where(cond, live, values.c.id > last_id).order_by(values.c.id)
                     .limit(batch)
@@ -131,7 +146,37 @@ def run_lifecycle(
         if n == 0:
             break
     orphans = sweep_orphan_keys(vault, when - orphan_grace)
-    return LifecycleReport(archived, destroyed, shredded, orphans, blocked, purged)
+    held = 0
+    if kept is not None:
+        with read_connection(vault.engine) as conn:
+            held = int(conn.execute(
+                select(func.count()).select_from(values).where(
+                    kept, (values.c.destroy_due <= when)
+                    | ((values.c.state == "active") & (values.c.archive_due <= when)),
+                    exists().where(subjects.c.subject_id == values.c.subject_id),
+                )
+            ).scalar_one())  # fmt: skip
+    return LifecycleReport(archived, destroyed, shredded, orphans, blocked, purged, held)
+
+
+def due_for_destruction(vault: Vault, now: datetime | None = None, *, prefix: str) -> list[str]:
+    """Live subjects whose id starts with ``prefix`` and that hold a value due for
+    destruction (for a step that must act before the lifecycle destroys them)."""
+    when = _naive(now)
+    with read_connection(vault.engine) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                select(values.c.subject_id)
+                .where(
+                    values.c.subject_id.startswith(prefix, autoescape=True),
+                    values.c.destroy_due <= when,
+                    exists().where(subjects.c.subject_id == values.c.subject_id),
+                )
+                .distinct()
+                .order_by(values.c.subject_id)
+            )
+        ]
 
 
 def sweep_orphan_keys(vault: Vault, created_before: datetime) -> int:

@@ -14,12 +14,14 @@ from typing import Final
 from sqlalchemy import select
 
 from dataward.db.bulk import BulkInsert
+from dataward.db.engine import read_connection
+from dataward.db.schema import audit_entries
 from dataward.errors import InputError, NotFoundError
 from dataward.taxonomy import Action
 from dataward.vault.blind_index import IndexKind
 from dataward.vault.core import VaultCore
 from dataward.vault.model import Actor, check_id, check_name
-from dataward.vault.schema import blind_index
+from dataward.vault.schema import blind_index, subjects
 
 __all__ = ["OWNER_FIELD", "VaultOwners"]
 
@@ -115,3 +117,41 @@ class VaultOwners(VaultCore):
                 actor=actor, purpose=purpose,
             )  # fmt: skip
         return found
+
+    def owners_of(self, subject_ids: Sequence[str], *, skip_prefix: str = "") -> dict[str, str]:
+        """The owners of linked subjects, for a batch job (the retention of cards): the
+        links hold only an HMAC of the owner's id, so every id this vault knows (live subjects
+        and every subject the audit log names, except those starting with ``skip_prefix``) is
+        hashed and matched. A subject whose owner is nowhere to be found is left out. No policy
+        decision and no audit entry: what is done with an owner is (e.g.
+        :meth:`~dataward.vault.vault.Vault.erase_at_issuer`). Costs one HMAC per known id."""
+        if not subject_ids:
+            return {}
+        wanted = sorted(set(subject_ids))
+        with read_connection(self.engine) as conn:
+            links: dict[bytes, list[str]] = {}
+            for r in conn.execute(
+                select(blind_index.c.token, blind_index.c.subject_id).where(
+                    blind_index.c.kind == IndexKind.OWNER.value,
+                    blind_index.c.subject_id.in_(wanted),
+                )
+            ):
+                links.setdefault(bytes(r.token), []).append(r.subject_id)
+            if not links:
+                return {}
+            known = select(subjects.c.subject_id).union(
+                select(audit_entries.c.subject_ref).where(audit_entries.c.subject_ref.is_not(None))
+            )
+            out: dict[str, str] = {}
+            for (candidate,) in conn.execute(known):
+                if skip_prefix and candidate.startswith(skip_prefix):
+                    continue
+                try:
+                    token = self.indexer.token(IndexKind.OWNER, candidate)
+                except InputError:
+                    continue
+                for owned in links.pop(token, ()):
+                    out[owned] = candidate
+                if not links:
+                    break
+        return out
