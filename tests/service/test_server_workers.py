@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dataward.service.server import bind_reuseport_sockets
+from dataward.service.server import bind_reuseport_sockets, bind_socket
 from dataward.service.supervisor import STABLE_SECONDS, Supervisor, restart_delay
 
 DATAWARD = str(Path(sys.executable).with_name("dataward"))
@@ -257,3 +257,18 @@ def test_a_crashing_worker_is_restarted_later_each_time_and_at_once_after_a_long
     assert len(starts) == before + 1 and sup.short_runs[0] == 0
     for sock in (*rebound, *sup.sockets):
         sock.close()
+
+
+def test_a_reuseport_listener_is_kept_as_the_first_workers_socket() -> None:
+    # `dataward serve --workers N` binds its socket this way, so the port is never released
+    first = bind_socket("127.0.0.1", 0, reuseport=True)
+    try:
+        assert first.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        port = first.getsockname()[1]
+        (joined,) = bind_reuseport_sockets("127.0.0.1", port, 1)
+        joined.close()
+        plain = bind_socket("127.0.0.1", 0)
+        assert not plain.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+        plain.close()
+    finally:
+        first.close()

@@ -97,7 +97,8 @@ def serve_command(
         settings, path=config, host=host, port=port, workers=workers, log_level=log_level
     )
     with _stoppable():
-        sock = bind_socket(conf.host, conf.port)
+        # several workers: the socket joins their SO_REUSEPORT group (the port is never free)
+        sock = bind_socket(conf.host, conf.port, reuseport=conf.workers > 1)
         typer.echo(f"dataward: serving on {_url(conf.host, sock.getsockname()[1])}", err=True)
         serve(settings, conf, port_file=port_file, sock=sock)
 

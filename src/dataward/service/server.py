@@ -81,10 +81,12 @@ def _listen(host: str, port: int, *, reuseport: bool) -> socket.socket:
     return sock
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
+def bind_socket(host: str, port: int, *, reuseport: bool = False) -> socket.socket:
     """A listening TCP socket on ``host:port`` (``0`` picks a free port), inheritable by
-    workers. Raises :class:`ConfigurationError` when the address cannot be used."""
-    return _listen(host, port, reuseport=False)
+    workers. ``reuseport``: with ``SO_REUSEPORT``, so that :func:`serve` with several workers
+    keeps it as the first worker's socket and the port is never released at start-up. Raises
+    :class:`ConfigurationError` when the address cannot be used."""
+    return _listen(host, port, reuseport=reuseport)
 
 
 def bind_reuseport_sockets(host: str, port: int, count: int) -> list[socket.socket]:
@@ -190,7 +192,8 @@ def serve(
     listens (with one worker, once the app has started too).
 
     With several workers, each one listens on its own ``SO_REUSEPORT`` socket of the same
-    port (see :func:`bind_reuseport_sockets`; ``sock`` only fixes the port and is closed):
+    port (see :func:`bind_reuseport_sockets`; a ``sock`` bound with ``reuseport=True`` is the
+    first of them, a plain one only fixes the port and is closed):
     the kernel spreads the connections evenly. This process supervises them: it restarts a
     worker that dies and, on SIGINT or SIGTERM, asks each to stop (SIGTERM: graceful) and
     waits for them.
@@ -212,8 +215,18 @@ def serve(
         # as a crash loop), and a fresh embedded database is migrated once, not by N racers.
         ServiceContext.open(settings, config, environ).close()
         host, port = listener.getsockname()[:2]
-        listener.close()  # a plain socket cannot join a SO_REUSEPORT group: bind anew
-        sockets = bind_reuseport_sockets(host, port, config.workers)
+        if listener.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT):
+            # the first worker's socket already: the others join it, the port stays held
+            sockets = [listener]
+            try:
+                sockets += [_listen(host, port, reuseport=True) for _ in range(config.workers - 1)]
+            except BaseException:
+                for extra in sockets[1:]:
+                    extra.close()
+                raise
+        else:
+            listener.close()  # a plain socket cannot join a SO_REUSEPORT group: bind anew
+            sockets = bind_reuseport_sockets(host, port, config.workers)
         logging.config.dictConfig(log_config(config.log_level))  # the supervisor's own lines
         try:
             Supervisor(
