@@ -8,14 +8,13 @@ import os
 import random
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dataward.cards import (
-    CARD_RETENTION_HOLD,
     CardIntake,
     HttpCardProcessor,
     TokenKey,
@@ -27,7 +26,7 @@ from dataward.cards import (
 from dataward.errors import NotFoundError, PolicyDeniedError
 from dataward.settings import load_settings
 from dataward.vault import Actor, Vault, run_lifecycle
-from dataward.vault.schema import blind_index
+from dataward.vault.schema import blind_index, values
 
 from .conftest import ProcessorServer
 from .support import make_pan
@@ -76,7 +75,7 @@ def test_dpm_removes_a_card_for_a_data_subject_request(
         with pytest.raises(PolicyDeniedError):
             intake.remove(ref, subject_id="cust-dsr", actor=actor, purpose=purpose)
     assert processor_server.count("tokens") == tokens
-    assert {f.field for f in vault.fields_of(ref)} == {"display", "token"}
+    assert {f.field for f in vault.fields_of(ref)} == {"display", "token", "erasure"}
     # The DPM cannot charge (no share of the token) but can erase.
     with pytest.raises(PolicyDeniedError):
         intake.charge("cust-dsr", ref, 100, "CHF", actor=DPM, purpose=DSR)
@@ -136,7 +135,7 @@ def test_cards_of_and_remove_all_reach_only_that_customers_cards(
     assert intake.remove_all("cust-x", actor=DPM, purpose=DSR) == []  # a retry is harmless
     # The customer's own data and the other customer's card are untouched.
     assert [f.field for f in vault.fields_of("cust-x")] == ["email"]
-    assert {f.field for f in vault.fields_of(theirs)} == {"display", "token"}
+    assert {f.field for f in vault.fields_of(theirs)} == {"display", "token", "erasure"}
     assert intake.charge("cust-y", theirs, 100, "CHF", actor=BILLING).approved
 
 
@@ -186,22 +185,31 @@ def test_cards_due_for_destruction_are_deleted_at_the_processor_first(
         vault.store("cust-rec", "email", "rec@example.com", category="contact.email",
                     purpose="contract", actor=Actor("app", "service"))  # fmt: skip
         theirs = _register(intake, "cust-rec", 33)
+        # cards registered before erasure copies existed: one still has its owner link (it
+        # is removed through its owner, found by hashing known ids), one has none either
+        old = _register(intake, "cust-rec", 35)
         lost = _register(intake, "cust-lost", 34)
-        with vault.engine.begin() as conn:  # registered before owner links existed
+        with vault.engine.begin() as conn:
+            conn.execute(values.delete().where(
+                values.c.subject_id.in_([old, lost]), values.c.field == "erasure"
+            ))  # fmt: skip
             conn.execute(blind_index.delete().where(blind_index.c.subject_id == lost))
         tokens = processor_server.count("tokens")
         later = datetime(2040, 1, 1)
 
         # Nothing is due yet: nothing happens.
         assert expire_cards(intake).to_dict() == {"removed": 0, "failed": 0, "unowned": 0}
+        # The vault's lifecycle (default) holds due cards: nothing shredded, tokens untouched.
+        assert run_lifecycle(vault, later).held == 5
+        assert processor_server.count("tokens") == tokens
         report = expire_cards(intake, later)
-        assert report.to_dict() == {"removed": 3, "failed": 0, "unowned": 1}
-        assert processor_server.count("tokens") == tokens - 3
-        for ref in (*mine, theirs):
+        assert report.to_dict() == {"removed": 4, "failed": 0, "unowned": 1}
+        assert processor_server.count("tokens") == tokens - 4
+        for ref in (*mine, theirs, old):
             assert vault.fields_of(ref) == []
-        # the unowned card is held by the lifecycle, not shredded: its token still exists
-        life = run_lifecycle(vault, later, hold=CARD_RETENTION_HOLD)
-        assert life.held == 2 and {f.field for f in vault.fields_of(lost)} == {"display", "token"}
+        # the unowned card is still held, not shredded: its token still exists
+        life = run_lifecycle(vault, later)
+        assert life.held == 1 and {f.field for f in vault.fields_of(lost)} == {"display", "token"}
         assert vault.fields_of("cust-rec") == []  # the customer's own record followed retention
         roles = {
             (e.action, e.actor_role, e.outcome)
@@ -239,6 +247,10 @@ def test_lifecycle_command_deletes_due_cards_at_the_processor(
     )  # fmt: skip
     try:
         ref = _register(CardIntake(vault, processor, token_key=card_token_key(settings)), "c-9", 41)
+        with vault.engine.begin() as conn:  # its retention ran out an hour ago
+            conn.execute(values.update().where(values.c.subject_id == ref).values(
+                destroy_due=datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+            ))  # fmt: skip
     finally:
         processor.close()
         vault.close()
@@ -246,17 +258,21 @@ def test_lifecycle_command_deletes_due_cards_at_the_processor(
 
     # Without a processor: the card is held, not shredded.
     capsys.readouterr()
-    assert run_guarded(app, ["lifecycle", "run", "--now", "2040-01-01T00:00:00"]) == 0
+    assert run_guarded(app, ["lifecycle", "run"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["held"] == 2 and "cards" not in out
-    # With one: deleted there first, then shredded here.
+    assert out["held"] == 1 and "cards" not in out
+    # With one: deleted there first, then shredded here. A future --now is refused with a
+    # processor (it would delete live tokens), before anything changes.
     monkeypatch.setenv("DATAWARD_PROCESSOR_URL", processor_server.url)
     monkeypatch.setenv("DATAWARD_PROCESSOR_API_KEY_FILE", str(key_file))
     monkeypatch.setenv("DATAWARD_PROCESSOR_CA_BUNDLE", str(processor_server.ca_path))
     monkeypatch.setenv("DATAWARD_PROCESSOR_PINS", processor_server.cert_pin)
-    assert run_guarded(app, ["lifecycle", "run", "--now", "2040-01-01T00:00:00"]) == 0
+    assert run_guarded(app, ["lifecycle", "run", "--now", "2040-01-01T00:00:00"]) != 0
+    assert processor_server.count("tokens") == tokens
+    capsys.readouterr()
+    assert run_guarded(app, ["lifecycle", "run"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["cards"] == {"removed": 1, "failed": 0, "unowned": 0} and out["held"] == 0
+    assert out["cards"] == {"removed": 1, "failed": 0, "unowned": 0} and out["held"] == 1
     assert processor_server.count("tokens") == tokens - 1
     reopened = Vault.open(load_settings(), environ={})
     try:

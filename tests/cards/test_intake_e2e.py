@@ -162,6 +162,7 @@ def test_retried_registration_creates_one_token_and_one_record(
     assert {(f.field, f.version) for f in vault.fields_of(first.ref)} == {
         ("display", 1),
         ("token", 1),
+        ("erasure", 1),
     }
 
 

@@ -118,7 +118,7 @@ def test_erasure_with_cards_on_file_but_no_processor_changes_nothing(
     assert _code(resp, 503) == "processor_unavailable"
     assert "1 card(s) on file" in resp.json()["detail"]
     assert processor_server.count("tokens") == tokens
-    assert {f.field for f in ctx.vault.fields_of(ref)} == {"display", "token"}
+    assert {f.field for f in ctx.vault.fields_of(ref)} == {"display", "token", "erasure"}
     assert _charge(client, billing, "cust-11", ref).status_code == 201
 
 

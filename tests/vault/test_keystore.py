@@ -135,3 +135,22 @@ def test_registry_selects_the_store(tmp_path: Path, env: dict[str, str]) -> None
     assert isinstance(forced, FileKeyStore)
     with pytest.raises(ConfigurationError, match="unknown key store 'kms'"):
         keystore_from_settings(s, {"DATAWARD_VAULT_KEYSTORE": "kms"})
+
+
+def test_a_new_key_file_appears_only_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another process reading the key directory while a key is written must never find an
+    # empty or partial key file (it would call the key store damaged).
+    keys = tmp_path / "keys"
+    visible: list[list[str]] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        visible.append(sorted(p.name for p in keys.glob("*.key")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    store = FileKeyStore(keys)
+    kid = store.current_kek_id()
+    assert visible and all(f"{kid}.key" not in names for names in visible)
+    assert len((keys / f"{kid}.key").read_bytes()) == 32
+    assert not list(keys.glob("*.tmp"))

@@ -161,9 +161,9 @@ def test_held_subjects_are_left_alone_and_counted(vault: Vault) -> None:
     vault.store("card:0a1b", "display", "visa ****4242 01/2031", category="card.expiry",
                 purpose="billing", actor=BILLING, now=T0)  # fmt: skip
     _seed(vault, 1)
-    r = run_lifecycle(vault, datetime(2045, 1, 1), hold=("card:",))
+    r = run_lifecycle(vault, datetime(2045, 1, 1))  # cards are held by default
     assert r.held == 1 and r.subjects_shredded == 1  # l-0 went; the card is held
     assert [f.field for f in vault.fields_of("card:0a1b")] == ["display"]
     assert due_for_destruction(vault, datetime(2045, 1, 1), prefix="card:") == ["card:0a1b"]
     assert due_for_destruction(vault, T0, prefix="card:") == []
-    assert run_lifecycle(vault, datetime(2045, 1, 1)).subjects_shredded == 1  # not held: gone
+    assert run_lifecycle(vault, datetime(2045, 1, 1), hold=()).subjects_shredded == 1  # opt-out

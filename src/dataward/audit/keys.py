@@ -97,14 +97,23 @@ def _read_file(path: Path) -> Ed25519PrivateKey:
 
 
 def _write_new(path: Path, key: Ed25519PrivateKey, *, exclusive: bool) -> None:
+    """Write the key aside, then put it in place (linked: ``exclusive``, FileExistsError if
+    the file exists; else replaced), so a reader never sees a half-written key file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, 0o600)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, base64.b64encode(_seed_bytes(key)) + b"\n")
-        os.fsync(fd)
+        try:
+            os.write(fd, base64.b64encode(_seed_bytes(key)) + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if exclusive:
+            os.link(draft, path)
+        else:
+            draft.replace(path)
     finally:
-        os.close(fd)
+        draft.unlink(missing_ok=True)
 
 
 def load_signing_key(

@@ -64,6 +64,9 @@ _log = logging.getLogger("dataward.cards.intake")
 PROCESSOR_RECIPIENT: Final = "card-processor"
 _TOKEN_FIELD: Final = "token"  # noqa: S105 - a vault field name, not a secret
 _DISPLAY_FIELD: Final = "display"
+#: The token sealed a second time, bound to the card alone: opened only to delete the token at
+#: the processor when the card's retention runs out (the lifecycle does not know the owner).
+_ERASURE_FIELD: Final = "erasure"
 _REF_PREFIX: Final = "card:"
 #: Every card reference (the vault subject of a card) starts with this.
 CARD_PREFIX: Final = _REF_PREFIX
@@ -255,6 +258,11 @@ class CardIntake:
             self._vault.store(
                 ref, _TOKEN_FIELD, sealed.text, category="card.token", purpose=purpose, actor=actor
             )
+            erasure = seal_token(token, self._keys[0], context=_erasure_context(ref))
+            self._vault.store(
+                ref, _ERASURE_FIELD, erasure.text, category="card.token", purpose=purpose,
+                actor=actor,
+            )  # fmt: skip
             self._vault.link_owner(ref, subject_id, actor=actor, purpose=purpose)
         except DatawardError:
             self._undo(ref, token, actor, purpose)
@@ -359,6 +367,30 @@ class CardIntake:
         )  # fmt: skip
         _log.debug("card %s removed here and at the processor", ref)
 
+    def expire(self, card_ref: str, *, actor: Actor, purpose: str) -> None:
+        """Delete an expired card's token at the processor, then crypto-shred the card here,
+        without knowing its owner (the retention lifecycle's step, see
+        :func:`dataward.cards.expire_cards`): the token's erasure copy, bound to the card
+        alone, is opened only to be deleted. An erasure like :meth:`remove` (the policy must
+        let ``actor`` destroy the card's data for ``purpose``). A card registered before
+        erasure copies existed: :class:`NotFoundError` (remove it with :meth:`remove`)."""
+        ref = str(card_ref)
+        check_id(ref, "a card reference")
+        if not ref.startswith(_REF_PREFIX):
+            raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
+
+        def delete_at_processor(sealed: str) -> None:
+            try:
+                token = open_token(sealed, self._keys, context=_erasure_context(ref))
+            except KeyStoreError:
+                raise NotFoundError(f"card {ref!r}: its erasure copy does not open") from None
+            self._processor.delete_token(token, idempotency_key=new_idempotency_key())
+
+        self._vault.erase_at_issuer(
+            ref, _ERASURE_FIELD, recipient=self._recipient, delete=delete_at_processor,
+            purpose=purpose, actor=actor,
+        )  # fmt: skip
+
     def link(
         self,
         card_ref: CardRef | str,
@@ -388,6 +420,10 @@ class CardIntake:
         for ref in refs:
             self.remove(ref, subject_id=subject_id, actor=actor, purpose=purpose)
         return refs
+
+
+def _erasure_context(ref: str) -> str:
+    return f"erasure/{ref}"
 
 
 def _owner_and_ref(card_ref: CardRef | str, subject_id: str | None, verb: str) -> tuple[str, str]:

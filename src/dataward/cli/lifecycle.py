@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from dataward.cards.expiry import CARD_RETENTION_HOLD, expire_cards
+from dataward.cards.expiry import expire_cards
 from dataward.cards.intake import CardIntake
 from dataward.cards.registry import processor_from_env
 from dataward.cli.common import state_of
@@ -31,8 +31,9 @@ def run(
 ) -> None:
     """Archive due records, destroy archived records when due; print what was done.
 
-    Cards due for destruction are deleted at the card processor first when
-    DATAWARD_PROCESSOR_* is set ("cards" in the report); without it they are held ("held").
+    Cards are never shredded before their token is deleted at the card processor: with
+    DATAWARD_PROCESSOR_* set, due cards are removed there, then here ("cards" in the report);
+    without it they are held ("held").
     """
     when = None
     if now is not None:
@@ -41,18 +42,30 @@ def run(
         except ValueError:
             raise InputError("--now must be an ISO-8601 time like 2030-01-01T00:00:00") from None
     out: dict[str, object] = {}
-    with open_cli_vault(ctx) as v:
-        # Cards first, at their processor (when one is configured); the vault's lifecycle then
-        # holds every card subject, so none is shredded while its token lives at the processor.
-        if os.environ.get("DATAWARD_PROCESSOR_URL"):
-            processor = processor_from_env()
-            try:
-                key = card_token_key(state_of(ctx).settings)
+    with_processor = bool(os.environ.get("DATAWARD_PROCESSOR_URL"))
+    if with_processor and when is not None and _naive_utc(when) > _naive_utc(None):
+        raise InputError(
+            "--now lies in the future: with a card processor configured that would delete "
+            "tokens at the real processor; unset DATAWARD_PROCESSOR_URL to try it"
+        )
+    # A misconfigured processor or a missing card key is reported before anything changes.
+    key = card_token_key(state_of(ctx).settings, create=False) if with_processor else None
+    processor = processor_from_env() if with_processor else None
+    try:
+        with open_cli_vault(ctx) as v:
+            # The vault's retention first (card subjects held, never shredded here), then the
+            # cards at their processor: a slow processor never delays the rest.
+            out.update(run_lifecycle(v, when).to_dict())
+            if processor is not None and key is not None:
                 out["cards"] = expire_cards(CardIntake(v, processor, token_key=key), when).to_dict()
-            finally:
-                close = getattr(processor, "close", None)  # HttpCardProcessor holds a pool
-                if callable(close):
-                    close()
-        report = run_lifecycle(v, when, hold=CARD_RETENTION_HOLD)
-    out.update(report.to_dict())
+    finally:
+        close = getattr(processor, "close", None)  # HttpCardProcessor holds a pool
+        if callable(close):
+            close()
     typer.echo(json.dumps(out, sort_keys=True))
+
+
+def _naive_utc(when: datetime | None) -> datetime:
+    if when is None:
+        return datetime.now(UTC).replace(tzinfo=None)
+    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when

@@ -45,8 +45,14 @@ CARD_TOKEN_KEY_FILE: Final = Path("keys") / "card-token.key"
 PROCESSOR_VARIABLES: Final = ("DATAWARD_PROCESSOR_URL", "DATAWARD_PROCESSOR_API_KEY_FILE")
 
 
-def card_token_key(settings: Settings) -> TokenKey:
-    """The card token key of ``<home>/keys/card-token.key``, created (mode 0600) if missing."""
+def card_token_key(settings: Settings, *, create: bool = True) -> TokenKey:
+    """The card token key of ``<home>/keys/card-token.key``, created (mode 0600) if missing
+    (``create=False``: :class:`ConfigurationError` instead, for jobs that only read cards)."""
+    if not create and not (settings.home / CARD_TOKEN_KEY_FILE).exists():
+        raise ConfigurationError(
+            f"the card token key {CARD_TOKEN_KEY_FILE} is missing in the data directory; run "
+            "this with the service's data directory (DATAWARD_HOME)"
+        )
     keys = settings.ensure_home() / CARD_TOKEN_KEY_FILE.parent
     keys.mkdir(mode=0o700, exist_ok=True)
     path = settings.home / CARD_TOKEN_KEY_FILE

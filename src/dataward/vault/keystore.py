@@ -168,19 +168,34 @@ class FileKeyStore(_LocalKeys):
             ) from None
 
     def _write_new(self, path: Path, data: bytes) -> bool:
-        """Create ``path`` exclusively with mode 0600; False if it already exists."""
+        """Create ``path`` exclusively with mode 0600 holding ``data``; False if it already
+        exists. The content is written aside and linked into place, so another process never
+        reads a half-written (or empty) key file."""
+        target = path if not data else path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             return False
         except OSError as exc:
             raise KeyStoreError(f"cannot write key file {path} ({exc.strerror})") from None
         try:
-            os.write(fd, data)
-            os.fsync(fd)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if target is path:
+                return True  # an empty marker: creating it was the point
+            try:
+                os.link(target, path)
+            except FileExistsError:
+                return False
+            except OSError as exc:
+                raise KeyStoreError(f"cannot write key file {path} ({exc.strerror})") from None
+            return True
         finally:
-            os.close(fd)
-        return True
+            if target is not path:
+                target.unlink(missing_ok=True)
 
     def _read(self, path: Path) -> bytes:
         try:

@@ -25,6 +25,7 @@ from dataward.vault.schema import blind_index, subjects, values
 from dataward.vault.vault import Vault
 
 __all__ = [
+    "HELD_BY_DEFAULT",
     "LIFECYCLE_ACTOR",
     "LIFECYCLE_PURPOSE",
     "LifecycleReport",
@@ -35,6 +36,9 @@ __all__ = [
 LIFECYCLE_ACTOR = Actor(id="dataward-lifecycle", role="service")
 LIFECYCLE_PURPOSE = "legal"
 _LOCK_KEY = 0x7661756C74  # "vault"
+#: Subjects the lifecycle never destroys by default: cards, whose token lives at the card
+#: processor and must be deleted there first (``dataward.cards.expire_cards`` does).
+HELD_BY_DEFAULT: tuple[str, ...] = ("card:",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ class LifecycleReport:
     orphan_keys_shredded: int = 0
     blocked: int = 0  # due, but the policy denied the lifecycle actor
     purged: int = 0  # unreadable rows of destroyed subjects deleted
-    held: int = 0  # due, but their subject is held (``hold``): e.g. cards, for their processor
+    held: int = 0  # subjects due for destruction but held (``hold``): cards, for the processor
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -66,11 +70,12 @@ def run_lifecycle(
     actor: Actor = LIFECYCLE_ACTOR,
     purpose: str = LIFECYCLE_PURPOSE,
     orphan_grace: timedelta = timedelta(hours=1),
-    hold: tuple[str, ...] = (),
+    hold: tuple[str, ...] = HELD_BY_DEFAULT,
 ) -> LifecycleReport:
     """Apply retention once (see the module docstring). Subjects whose id starts with one of
-    ``hold`` are left alone (their due rows are counted as ``held``): e.g. cards, whose token
-    must first be deleted at the processor (:func:`dataward.cards.expire_cards`)."""
+    ``hold`` are archived on schedule but never destroyed (counted as ``held``): by default
+    cards, whose token must first be deleted at the processor
+    (:func:`dataward.cards.expire_cards`). ``hold=()`` destroys them like any subject."""
     when = _naive(now)
     archived = destroyed = shredded = blocked = 0
     kept: ColumnElement[bool] | None = (
@@ -88,7 +93,7 @@ def run_lifecycle(
                 else:
                     cond = values.c.destroy_due <= when
                 live = exists().where(subjects.c.subject_id == values.c.subject_id)
-                if kept is not None:
+                if kept is not None and phase == "destroy":
                     cond = cond & ~kept
                 rows = conn.execute(
                     select(values).where(cond, live, values.c.id > last_id).order_by(values.c.id)
@@ -150,9 +155,8 @@ def run_lifecycle(
     if kept is not None:
         with read_connection(vault.engine) as conn:
             held = int(conn.execute(
-                select(func.count()).select_from(values).where(
-                    kept, (values.c.destroy_due <= when)
-                    | ((values.c.state == "active") & (values.c.archive_due <= when)),
+                select(func.count(values.c.subject_id.distinct())).where(
+                    kept, values.c.destroy_due <= when,
                     exists().where(subjects.c.subject_id == values.c.subject_id),
                 )
             ).scalar_one())  # fmt: skip

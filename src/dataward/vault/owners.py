@@ -29,6 +29,7 @@ __all__ = ["OWNER_FIELD", "VaultOwners"]
 #: refuses ``@``), so no value row can ever own it, replace it or purge it; the link goes with
 #: its subject (``delete_subject``).
 OWNER_FIELD: Final = "@owner"
+_CHUNK: Final = 500
 _INSERT_LINK = BulkInsert(blind_index, ("kind", "token", "subject_id", "field"), skip_existing=True)
 
 
@@ -130,13 +131,14 @@ class VaultOwners(VaultCore):
         wanted = sorted(set(subject_ids))
         with read_connection(self.engine) as conn:
             links: dict[bytes, list[str]] = {}
-            for r in conn.execute(
-                select(blind_index.c.token, blind_index.c.subject_id).where(
-                    blind_index.c.kind == IndexKind.OWNER.value,
-                    blind_index.c.subject_id.in_(wanted),
-                )
-            ):
-                links.setdefault(bytes(r.token), []).append(r.subject_id)
+            for i in range(0, len(wanted), _CHUNK):  # bounded bind parameters per statement
+                for r in conn.execute(
+                    select(blind_index.c.token, blind_index.c.subject_id).where(
+                        blind_index.c.kind == IndexKind.OWNER.value,
+                        blind_index.c.subject_id.in_(wanted[i : i + _CHUNK]),
+                    )
+                ):
+                    links.setdefault(bytes(r.token), []).append(r.subject_id)
             if not links:
                 return {}
             known = select(subjects.c.subject_id).union(
