@@ -375,9 +375,7 @@ class CardIntake:
         let ``actor`` destroy the card's data for ``purpose``). A card registered before
         erasure copies existed: :class:`NotFoundError` (remove it with :meth:`remove`)."""
         ref = str(card_ref)
-        check_id(ref, "a card reference")
-        if not ref.startswith(_REF_PREFIX):
-            raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
+        _check_card_ref(ref)
 
         def delete_at_processor(sealed: str) -> None:
             try:
@@ -436,6 +434,10 @@ def _owner_and_ref(card_ref: CardRef | str, subject_id: str | None, verb: str) -
 
 def _check_ref(subject_id: str, ref: str) -> None:
     check_id(subject_id, "a subject id")
+    _check_card_ref(ref)
+
+
+def _check_card_ref(ref: str) -> None:
     check_id(ref, "a card reference")
     if not ref.startswith(_REF_PREFIX):
         raise InputError(f"{ref!r} is not a card reference (they start with 'card:')")
