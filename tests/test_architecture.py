@@ -14,26 +14,30 @@ PACKAGE = Path(dataward.__file__).parent
 # module -> the dataward modules it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "files": set(),
     "settings": {"errors"},
     "taxonomy": {"errors"},
     "policy": {"errors", "settings", "taxonomy"},
     "detect": {"errors", "settings", "taxonomy", "policy"},
     "logging": {"errors", "taxonomy", "detect"},
     "db": {"errors", "settings"},
-    "audit": {"errors", "settings", "taxonomy", "policy", "detect", "db"},
-    "vault": {"errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "logging"},
+    "audit": {"errors", "files", "settings", "taxonomy", "policy", "detect", "db"},
+    "vault": {
+        "errors", "files", "settings", "taxonomy", "policy", "detect", "db", "audit", "logging",
+    },
     "cards": {
-        "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
+        "errors", "files", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault",
+        "logging",
     },
     # the reference processor stands for an outside system: it shares only validation and errors
     "processor_service": {"errors", "settings", "cards"},
     "service": {
-        "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
-        "cards",
+        "errors", "files", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault",
+        "logging", "cards",
     },
     "cli": {
-        "errors", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault", "logging",
-        "cards", "service",
+        "errors", "files", "settings", "taxonomy", "policy", "detect", "db", "audit", "vault",
+        "logging", "cards", "service",
     },
 }  # fmt: skip
 

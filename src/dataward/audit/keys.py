@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from dataward.errors import ConfigurationError, KeyStoreError
+from dataward.files import write_private
 
 __all__ = [
     "ENV_KEY",
@@ -97,23 +98,12 @@ def _read_file(path: Path) -> Ed25519PrivateKey:
 
 
 def _write_new(path: Path, key: Ed25519PrivateKey, *, exclusive: bool) -> None:
-    """Write the key aside, then put it in place (linked: ``exclusive``, FileExistsError if
-    the file exists; else replaced), so a reader never sees a half-written key file."""
+    """Write the key file whole (:func:`~dataward.files.write_private`): ``exclusive``
+    raises FileExistsError if it exists, else it is replaced."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        try:
-            os.write(fd, base64.b64encode(_seed_bytes(key)) + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if exclusive:
-            os.link(draft, path)
-        else:
-            draft.replace(path)
-    finally:
-        draft.unlink(missing_ok=True)
+    data = base64.b64encode(_seed_bytes(key)) + b"\n"
+    if not write_private(path, data, replace=not exclusive):
+        raise FileExistsError(path)
 
 
 def load_signing_key(
@@ -157,12 +147,10 @@ def rotate_signing_key(
     old = load_signing_key(home, env)
     new = Ed25519PrivateKey.generate()
     retired = path.with_name(f"audit_ed25519.{key_id(old)}.retired")
-    tmp = path.with_name(KEY_FILENAME + ".new")
     try:
         if not retired.exists():
             _write_new(retired, old, exclusive=True)
-        _write_new(tmp, new, exclusive=False)
-        tmp.replace(path)
+        _write_new(path, new, exclusive=False)
     except OSError as exc:
         raise KeyStoreError(
             f"cannot rotate the audit signing key {path} ({exc.strerror})"

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dataward.cards.model import ProcessorToken
 from dataward.errors import ConfigurationError, InputError, KeyStoreError
+from dataward.files import write_private
 
 __all__ = ["SEALED_PREFIX", "SealedToken", "TokenKey", "open_token", "seal_token"]
 
@@ -71,18 +72,22 @@ class TokenKey:
             ) from None
         return cls(material)
 
-    def write(self, path: str | Path) -> Path:
-        """Write the key in base64 to a new file with mode 0600 (refuses to overwrite)."""
+    def write(self, path: str | Path, *, exist_ok: bool = False) -> Path:
+        """Write the key in base64 to a new file with mode 0600, whole (a concurrent reader
+        never sees it half written). Refuses to overwrite; ``exist_ok``: a file already there
+        (another process's key) is left as it is."""
         p = Path(path)
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            created = write_private(p, base64.b64encode(self.material) + b"\n")
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot create the card token key file {p} ({exc.strerror}); "
                 "choose a new path in a writable directory"
             ) from None
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(base64.b64encode(self.material).decode("ascii") + "\n")
+        if not created and not exist_ok:
+            raise ConfigurationError(
+                f"cannot create the card token key file {p} (it already exists); choose a new path"
+            )
         return p
 
     def __repr__(self) -> str:

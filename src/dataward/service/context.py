@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -57,16 +56,8 @@ def card_token_key(settings: Settings, *, create: bool = True) -> TokenKey:
     keys.mkdir(mode=0o700, exist_ok=True)
     path = settings.home / CARD_TOKEN_KEY_FILE
     if not path.exists():
-        # written aside, then linked into place: another worker never reads a half-written
-        # key, and if one was faster, its key wins (link refuses to overwrite)
-        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        draft.unlink(missing_ok=True)
-        TokenKey.generate().write(draft)
-        try:
-            with suppress(FileExistsError):
-                os.link(draft, path)
-        finally:
-            draft.unlink(missing_ok=True)
+        # created whole; if another worker was faster, its key wins
+        TokenKey.generate().write(path, exist_ok=True)
     return TokenKey.from_file(path)
 
 

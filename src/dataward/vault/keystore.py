@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from dataward.errors import ConfigurationError, KeyStoreError, NotFoundError
+from dataward.files import write_private
 from dataward.settings import Settings
 from dataward.vault.crypto import KEY_BYTES, KeyWrapper, unwrap_data_key, wrap_data_key
 
@@ -168,34 +169,17 @@ class FileKeyStore(_LocalKeys):
             ) from None
 
     def _write_new(self, path: Path, data: bytes) -> bool:
-        """Create ``path`` exclusively with mode 0600 holding ``data``; False if it already
-        exists. The content is written aside and linked into place, so another process never
-        reads a half-written (or empty) key file."""
-        target = path if not data else path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        """Create ``path`` exclusively with mode 0600 holding ``data`` (whole, see
+        :func:`~dataward.files.write_private`); False if it already exists."""
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            if data:
+                return write_private(path, data)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # a marker
         except FileExistsError:
             return False
         except OSError as exc:
             raise KeyStoreError(f"cannot write key file {path} ({exc.strerror})") from None
-        try:
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if target is path:
-                return True  # an empty marker: creating it was the point
-            try:
-                os.link(target, path)
-            except FileExistsError:
-                return False
-            except OSError as exc:
-                raise KeyStoreError(f"cannot write key file {path} ({exc.strerror})") from None
-            return True
-        finally:
-            if target is not path:
-                target.unlink(missing_ok=True)
+        return True
 
     def _read(self, path: Path) -> bytes:
         try:
