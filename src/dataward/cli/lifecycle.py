@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -16,6 +16,7 @@ from dataward.cli.common import state_of
 from dataward.cli.vault import open_cli_vault
 from dataward.errors import InputError
 from dataward.service.context import card_token_key
+from dataward.vault.core import _naive, utcnow
 from dataward.vault.lifecycle import run_lifecycle
 
 app = typer.Typer(no_args_is_help=True)
@@ -43,7 +44,7 @@ def run(
             raise InputError("--now must be an ISO-8601 time like 2030-01-01T00:00:00") from None
     out: dict[str, object] = {}
     with_processor = bool(os.environ.get("DATAWARD_PROCESSOR_URL"))
-    if with_processor and when is not None and _naive_utc(when) > _naive_utc(None):
+    if with_processor and when is not None and _naive(when) > utcnow():
         raise InputError(
             "--now lies in the future: with a card processor configured that would delete "
             "tokens at the real processor; unset DATAWARD_PROCESSOR_URL to try it"
@@ -63,9 +64,3 @@ def run(
         if callable(close):
             close()
     typer.echo(json.dumps(out, sort_keys=True))
-
-
-def _naive_utc(when: datetime | None) -> datetime:
-    if when is None:
-        return datetime.now(UTC).replace(tzinfo=None)
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
