@@ -30,6 +30,15 @@ def _register(client: TestClient, headers: dict[str, str], subject: str, pan: st
     return str(made.json()["card_ref"])
 
 
+def _store_email(client: TestClient, headers: dict[str, str], subject: str, email: str) -> None:
+    stored = client.post(
+        f"/v1/subjects/{subject}/fields",
+        json={"purpose": "contract", "fields": [{"field": "email", "value": email}]},
+        headers=headers,
+    )
+    assert stored.status_code == 201, stored.text
+
+
 def _charge(client: TestClient, headers: dict[str, str], subject: str, ref: str) -> Any:
     body = {"subject_id": subject, "amount": 100, "currency": "CHF"}
     return client.post(f"/v1/cards/{ref}/charges", json=body, headers=headers)
@@ -67,12 +76,7 @@ def test_erasing_a_customer_removes_their_cards_at_the_processor(
     )
     mine = sorted(_register(client, billing, "cust-9", pan) for pan in PANS[:2])
     theirs = _register(client, billing, "cust-10", PANS[2])
-    stored = client.post(
-        "/v1/subjects/cust-9/fields",
-        json={"purpose": "contract", "fields": [{"field": "email", "value": "n@example.com"}]},
-        headers=service,
-    )
-    assert stored.status_code == 201, stored.text
+    _store_email(client, service, "cust-9", "n@example.com")
     tokens = processor_server.count("tokens")
 
     assert _code(client.delete("/v1/subjects/cust-9", headers=support), 403) == "role_not_allowed"
@@ -129,12 +133,7 @@ def test_access_export_lists_the_customers_cards(
     billing, dpm, service = (role_headers(ctx, r) for r in ("billing", "dpm", "service"))
     mine = sorted(_register(client, billing, "cust-x", pan) for pan in PANS[:2])
     only_cards = _register(client, billing, "cust-y", PANS[2])
-    stored = client.post(
-        "/v1/subjects/cust-x/fields",
-        json={"purpose": "contract", "fields": [{"field": "email", "value": "x@example.com"}]},
-        headers=service,
-    )
-    assert stored.status_code == 201, stored.text
+    _store_email(client, service, "cust-x", "x@example.com")
 
     got = client.get("/v1/subjects/cust-x/export", headers=dpm)
     assert got.status_code == 200, got.text
@@ -172,12 +171,7 @@ def test_a_refused_export_audits_no_card_export(
     client, ctx = card_client
     billing, dpm, service = (role_headers(ctx, r) for r in ("billing", "dpm", "service"))
     _register(client, billing, "cust-r", PANS[0])
-    stored = client.post(
-        "/v1/subjects/cust-r/fields",
-        json={"purpose": "contract", "fields": [{"field": "email", "value": "r@example.com"}]},
-        headers=service,
-    )
-    assert stored.status_code == 201, stored.text
+    _store_email(client, service, "cust-r", "r@example.com")
     before = [e for e in ctx.vault.audit.query(action="export")]  # type: ignore[attr-defined]
     refused = client.get("/v1/subjects/cust-r/export?purpose=marketing", headers=dpm)
     assert _code(refused, 403) == "policy_denied"
